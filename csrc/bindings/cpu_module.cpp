@@ -1,0 +1,27 @@
+// deepkern._cpu: the CPU kernels. Each op family registers itself from its own
+// csrc/bindings/cpu_<family>.cpp; this file adds the module-wide functions.
+#include "bindings/common.h"
+#include "core/cpu_features.h"
+#include "core/parallel.h"
+#include "cpu/gemm.h"
+
+void bind_cpu_activation(py::module_& m);
+void bind_cpu_gemm(py::module_& m);
+
+PYBIND11_MODULE(_cpu, m) {
+  m.doc() = "deepkern CPU kernels (C++17, OpenMP, run-time SIMD dispatch)";
+  m.def("set_num_threads", &dk::set_num_threads, "n"_a);
+  m.def("get_num_threads", &dk::get_num_threads);
+  m.def("build_info", [] {
+    py::dict d;
+    d["version"] = DK_VERSION;
+    d["build_type"] = DK_BUILD_TYPE;
+    d["compiler"] = DK_COMPILER;
+    d["cpu_isa"] = dk::isa_name(dk::cpu_isa());
+    d["cpu_features"] = dk::cpu_feature_list();
+    d["gemm_kernel"] = dk::cpu::gemm_kernel_name();
+    return d;
+  });
+  bind_cpu_activation(m);
+  bind_cpu_gemm(m);
+}

@@ -1,0 +1,56 @@
+// deepkern._cuda: the CUDA kernels, bound by plain C++ (no pybind11 in nvcc). Every kernel
+// entry takes `stream` (a cudaStream_t as an integer: CuPy's current stream, passed by
+// deepkern.ops) and launches there without synchronizing.
+#include <cuda_runtime_api.h>
+
+#include "bindings/common.h"
+#include "cuda/cuda_check.h"
+
+void bind_cuda_activation(py::module_& m);
+
+namespace {
+
+int device_count() {
+  int n = 0;
+  // No driver (or no GPU): report none instead of raising; is_available() is then False.
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return n;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_cuda, m) {
+  m.doc() = "deepkern CUDA kernels";
+  m.def("device_count", &device_count);
+  m.def("device_name", [](int device) {
+    cudaDeviceProp prop;
+    DK_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
+    return std::string(prop.name);
+  }, "device"_a = 0);
+  m.def("compute_capability", [](int device) {
+    cudaDeviceProp prop;
+    DK_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
+    return py::make_tuple(prop.major, prop.minor);
+  }, "device"_a = 0);
+  m.def("runtime_version", [] {
+    int v = 0;
+    cudaRuntimeGetVersion(&v);
+    return v;
+  });
+  m.def("driver_version", [] {
+    int v = 0;
+    if (cudaDriverGetVersion(&v) != cudaSuccess) return 0;
+    return v;
+  });
+  m.def("build_info", [] {
+    py::dict d;
+    d["version"] = DK_VERSION;
+    d["cuda_version"] = DK_CUDA_VERSION;
+    d["architectures"] = DK_CUDA_ARCHS;
+    return d;
+  });
+  bind_cuda_activation(m);
+}

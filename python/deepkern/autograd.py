@@ -1,0 +1,277 @@
+"""Tape-based reverse-mode autograd over NumPy/CuPy arrays.
+
+A ``Tensor`` wraps an array. Calling a ``Function`` on tensors runs its ``forward`` on the raw
+arrays and, when gradients are wanted, records the function as the result's ``_ctx``.
+``Tensor.backward`` walks the recorded graph in reverse topological order, calling each
+function's ``backward`` once with the summed gradients of all its outputs; leaf tensors that
+``requires_grad`` accumulate into ``.grad`` (so a tensor used twice — parameter tying — gets
+the sum of both gradients).
+
+Writing a differentiable op::
+
+    class Relu(Function):
+        def forward(self, x):
+            self.save_for_backward(x)
+            return ops.relu(x)
+
+        def backward(self, grad):
+            (x,) = self.saved
+            return ops.relu_backward(grad, x)
+
+    y = Relu.apply(t)
+
+``forward`` receives arrays for Tensor arguments and other arguments unchanged, and returns an
+array or a tuple of arrays. ``backward`` receives one gradient array per output and returns one
+gradient (or None) per positional argument of ``forward``.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import numpy as np
+
+from ._backend import array_module, is_array
+
+__all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled"]
+
+_state = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    return getattr(_state, "enabled", True)
+
+
+@contextlib.contextmanager
+def _grad_mode(enabled: bool):
+    prev = is_grad_enabled()
+    _state.enabled = enabled
+    try:
+        yield
+    finally:
+        _state.enabled = prev
+
+
+def no_grad():
+    """Context manager: operations inside record nothing for backward."""
+    return _grad_mode(False)
+
+
+def enable_grad():
+    return _grad_mode(True)
+
+
+class Function:
+    """Base class of differentiable operations (see the module docstring)."""
+
+    def __init__(self):
+        self.inputs = ()            # Tensor or None per positional argument
+        self.needs_input_grad = ()
+        self.saved = ()
+        self._outputs_meta = ()     # (shape, dtype) per output, to zero-fill unused grads
+
+    def save_for_backward(self, *arrays):
+        self.saved = arrays
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError
+
+    def backward(self, *grads):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        fn = cls()
+        raw = [a.data if isinstance(a, Tensor) else a for a in args]
+        result = fn.forward(*raw, **kwargs)
+        multi = isinstance(result, tuple)
+        outs = result if multi else (result,)
+        tracked = is_grad_enabled() and any(isinstance(a, Tensor) and a.requires_grad for a in args)
+        if tracked:
+            fn.inputs = tuple(a if isinstance(a, Tensor) else None for a in args)
+            fn.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+            fn._outputs_meta = tuple((o.shape, o.dtype) for o in outs)
+        tensors = []
+        for i, o in enumerate(outs):
+            t = Tensor(o, requires_grad=tracked)
+            if tracked:
+                t._ctx, t._out_index = fn, i
+            tensors.append(t)
+        return tuple(tensors) if multi else tensors[0]
+
+
+class Tensor:
+    """An array with an optional gradient.
+
+    ``data`` is a NumPy or CuPy array; ``grad`` an array of the same shape once backward has
+    run (or assigned by hand). Only leaf tensors (created by the user, ``requires_grad=True``)
+    keep ``grad``; intermediate results pass gradients through.
+    """
+
+    __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        if not is_array(data):
+            data = np.asarray(data, dtype=dtype if dtype is not None else None)
+            if data.dtype.kind == "f" and dtype is None:
+                data = data.astype(np.float32)
+        elif dtype is not None and data.dtype != np.dtype(dtype):
+            data = data.astype(dtype)
+        self.data = data
+        self.requires_grad = bool(requires_grad)
+        self._grad = None
+        self._ctx = None
+        self._out_index = 0
+
+    # ---- basic properties -------------------------------------------------------------
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if isinstance(value, Tensor):
+                value = value.data
+            if not is_array(value):
+                raise TypeError(f"grad must be a NumPy or CuPy array, got {type(value).__name__}")
+            if tuple(value.shape) != tuple(self.shape):
+                raise ValueError(f"grad has shape {tuple(value.shape)} but the tensor has shape {self.shape}")
+        self._grad = value
+
+    @property
+    def shape(self):
+        return tuple(self.data.shape)
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        return int(self.data.size)
+
+    @property
+    def device(self) -> str:
+        return "cpu" if isinstance(self.data, np.ndarray) else "cuda"
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    def __len__(self):
+        return len(self.data)
+
+    def __repr__(self):
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        return f"Tensor({self.data!r}{grad})"
+
+    def numpy(self):
+        """The data as a NumPy array (copied from the GPU when needed)."""
+        return self.data if isinstance(self.data, np.ndarray) else self.data.get()
+
+    def item(self):
+        if self.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.reshape(()).item()
+
+    def detach(self) -> "Tensor":
+        return Tensor(self.data, requires_grad=False)
+
+    def requires_grad_(self, flag: bool = True) -> "Tensor":
+        self.requires_grad = flag
+        return self
+
+    def zero_grad(self):
+        self._grad = None
+
+    def to(self, device: str) -> "Tensor":
+        from ._device import to_device
+        return Tensor(to_device(self.data, device), requires_grad=self.requires_grad)
+
+    def astype(self, dtype) -> "Tensor":
+        from .functional.basic import Cast
+        return Cast.apply(self, dtype=np.dtype(dtype))
+
+    def float(self):
+        return self.astype(np.float32)
+
+    def double(self):
+        return self.astype(np.float64)
+
+    # ---- backward ---------------------------------------------------------------------
+    def backward(self, grad=None):
+        """Accumulate d(self)/d(leaf) * grad into every leaf's ``.grad``.
+
+        ``grad`` defaults to ones for a one-element tensor; otherwise it is required.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward: this tensor does not require grad (no input had requires_grad=True)")
+        xp = array_module(self.data)
+        if grad is None:
+            if self.size != 1:
+                raise RuntimeError(f"backward: grad must be given for a non-scalar tensor of shape {self.shape}")
+            grad = xp.ones_like(self.data)
+        else:
+            grad = grad.data if isinstance(grad, Tensor) else grad
+            if tuple(grad.shape) != self.shape:
+                raise ValueError(f"backward: grad has shape {tuple(grad.shape)} but the tensor has shape {self.shape}")
+        if self._ctx is None:
+            _accumulate(self, grad)
+            return
+        # Reverse topological order over Function nodes (iterative post-order DFS).
+        order, seen = [], set()
+        stack = [(self._ctx, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            for inp in node.inputs:
+                if inp is not None and inp._ctx is not None and id(inp._ctx) not in seen:
+                    stack.append((inp._ctx, False))
+        pending = {id(self._ctx): [None] * len(self._ctx._outputs_meta)}
+        pending[id(self._ctx)][self._out_index] = grad
+        for node in reversed(order):
+            grads = pending.pop(id(node), None)
+            if grads is None:
+                continue
+            grads = [g if g is not None else _zeros_like_meta(xp, meta)
+                     for g, meta in zip(grads, node._outputs_meta)]
+            in_grads = node.backward(*grads)
+            if not isinstance(in_grads, tuple):
+                in_grads = (in_grads,)
+            for inp, need, g in zip(node.inputs, node.needs_input_grad, in_grads):
+                if not need or g is None:
+                    continue
+                if tuple(g.shape) != inp.shape:
+                    raise RuntimeError(f"{type(node).__name__}.backward returned a gradient of shape "
+                                       f"{tuple(g.shape)} for an input of shape {inp.shape}")
+                if inp._ctx is None:
+                    _accumulate(inp, g)
+                else:
+                    slots = pending.setdefault(id(inp._ctx), [None] * len(inp._ctx._outputs_meta))
+                    i = inp._out_index
+                    slots[i] = g if slots[i] is None else slots[i] + g
+
+    # ---- operators (defined in functional.basic, attached below) ------------------------
+
+
+def _zeros_like_meta(xp, meta):
+    shape, dtype = meta
+    return xp.zeros(shape, dtype=dtype)
+
+
+def _accumulate(t: Tensor, g):
+    if t.requires_grad:
+        t._grad = g.copy() if t._grad is None else t._grad + g

@@ -1,0 +1,8 @@
+"""deepkern.functional: differentiable ops on Tensors (same names as deepkern.ops).
+
+    import deepkern.functional as F
+    y = F.relu(F.linear(x, w, b))
+"""
+from .activation import leaky_relu, relu, sigmoid, tanh
+from .basic import exp, log, matmul, mean, reshape, sum, transpose
+from .linear import linear

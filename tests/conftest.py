@@ -1,0 +1,10 @@
+import os
+
+from hypothesis import HealthCheck, settings
+
+# Kernel tests are cheap per example but run on 2 shared cores: a few dozen random shapes
+# per property, no per-example deadline (first calls pay for thread-pool start-up).
+settings.register_profile("ci", max_examples=25, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=300, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
