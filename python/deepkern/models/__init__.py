@@ -1,0 +1,1 @@
+"""deepkern.models: complete models of the course, built from deepkern.nn."""

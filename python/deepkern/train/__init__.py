@@ -1,0 +1,1 @@
+"""deepkern.train: training loops and the ``deepkern train TASK`` command's tasks."""
