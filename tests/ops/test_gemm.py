@@ -267,3 +267,31 @@ def test_kernel_name_reports_the_active_family(isa):
     assert name.startswith({"avx512": "avx512-fp32-", "avx2": "avx2-fp32-", "baseline": "portable-fp32-"}[isa])
     assert name64.startswith(name.split("-")[0] + "-fp64-")
     assert dk._cpu.gemm_kernel_name() == dk.info()["gemm_kernel"]
+
+
+@pytest.mark.parametrize("device", [d for d in DEVICES if d.id == "cuda"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cuda_gemm_alpha_beta_bias_misaligned_and_checks(device, dtype):
+    """The CUDA entry: epilogue terms, 16-byte and misaligned bases, and its own size checks."""
+    xp = xp_for(device)
+    ext = dk.cuda.extension()
+    rng = np.random.default_rng(7)
+    m, n, k = 130, 67, 33
+    flat_a = rng.standard_normal(m * k + 1).astype(dtype)
+    a = flat_a[1:].reshape(m, k)  # base one element past an aligned allocation
+    b, c = rng.standard_normal((k, n)).astype(dtype), rng.standard_normal((m, n)).astype(dtype)
+    bias = rng.standard_normal(n).astype(dtype)
+    out = xp.asarray(c)
+    ext.gemm(xp.asarray(flat_a)[1:].reshape(m, k), xp.asarray(b), out, False, False, 2.0, 0.5, xp.asarray(bias),
+             stream=dk.cuda.current_stream_ptr())
+    assert_matches_reference(out, lambda a, b, c, bias: a.dtype.type(2) * (a @ b) + a.dtype.type(0.5) * c + bias,
+                             a, b, c, bias)
+    nan_out = xp.full((m, n), np.nan, dtype=dtype)
+    ext.gemm(xp.asarray(a), xp.asarray(b), nan_out, stream=dk.cuda.current_stream_ptr())
+    assert_matches_reference(nan_out, ref.matmul, a, b)
+    with pytest.raises(ValueError, match=r"gemm: out must end in \(130, 67\)"):
+        ext.gemm(xp.asarray(a), xp.asarray(b), xp.empty((m, n + 1), dtype=dtype))
+    with pytest.raises(ValueError, match="gemm: a must be a CUDA"):
+        ext.gemm(a, xp.asarray(b), xp.empty((m, n), dtype=dtype))
+    with pytest.raises(ValueError, match=r"column_sum: out must have shape \(67,\)"):
+        ext.column_sum(xp.asarray(c), xp.empty(3, dtype=dtype))
