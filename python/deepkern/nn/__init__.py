@@ -3,5 +3,6 @@ state_dict names)."""
 from . import init, utils
 from .activation import LeakyReLU, ReLU, Sigmoid, Tanh
 from .container import ModuleDict, ModuleList, Sequential
+from .embedding import Embedding
 from .linear import Flatten, Identity, Linear
 from .module import Module, Parameter
