@@ -6,3 +6,5 @@
 from .activation import leaky_relu, relu, sigmoid, tanh
 from .basic import exp, log, matmul, mean, reshape, sum, transpose
 from .linear import linear
+from .conv import conv2d
+from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
