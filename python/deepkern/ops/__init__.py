@@ -3,3 +3,7 @@ CuPy arrays in -> CUDA kernels on CuPy's current stream -> CuPy arrays out. No a
 from .activation import (leaky_relu, leaky_relu_backward, relu, relu_backward, sigmoid,
                          sigmoid_backward, tanh, tanh_backward)
 from .gemm import linear, linear_backward, matmul
+from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
+from .loss import (binary_cross_entropy, binary_cross_entropy_backward, binary_cross_entropy_with_logits,
+                   binary_cross_entropy_with_logits_backward, cross_entropy, cross_entropy_backward,
+                   cross_entropy_forward, mse_loss, mse_loss_backward, nll_loss, nll_loss_backward)
