@@ -10,6 +10,8 @@ void bind_cpu_embedding(py::module_& m);
 void bind_cpu_gemm(py::module_& m);
 void bind_cpu_conv(py::module_& m);
 void bind_cpu_pool(py::module_& m);
+void bind_cpu_softmax(py::module_& m);
+void bind_cpu_loss(py::module_& m);
 
 PYBIND11_MODULE(_cpu, m) {
   m.doc() = "deepkern CPU kernels (C++17, OpenMP, run-time SIMD dispatch)";
@@ -30,4 +32,6 @@ PYBIND11_MODULE(_cpu, m) {
   bind_cpu_gemm(m);
   bind_cpu_conv(m);
   bind_cpu_pool(m);
+  bind_cpu_softmax(m);
+  bind_cpu_loss(m);
 }

@@ -11,3 +11,5 @@ from .embedding import embedding
 from .linear import linear
 from .conv import conv2d
 from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from .softmax import log_softmax, softmax
+from .loss import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss

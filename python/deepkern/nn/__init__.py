@@ -8,3 +8,4 @@ from .linear import Flatten, Identity, Linear
 from .module import Module, Parameter
 from .conv import Conv2d
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .softmax import LogSoftmax, Softmax

@@ -7,3 +7,7 @@ from .embedding import embedding, embedding_backward
 from .conv import conv2d, conv2d_backward
 from .pool import (adaptive_avg_pool2d, adaptive_avg_pool2d_backward, avg_pool2d, avg_pool2d_backward,
                    max_pool2d, max_pool2d_backward, max_pool2d_with_indices)
+from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
+from .loss import (binary_cross_entropy, binary_cross_entropy_backward, binary_cross_entropy_with_logits,
+                   binary_cross_entropy_with_logits_backward, cross_entropy, cross_entropy_backward,
+                   cross_entropy_forward, mse_loss, mse_loss_backward, nll_loss, nll_loss_backward)
