@@ -7,6 +7,7 @@
 #include "cuda/cuda_check.h"
 
 void bind_cuda_activation(py::module_& m);
+void bind_cuda_boxes(py::module_& m);
 
 namespace {
 
@@ -53,4 +54,5 @@ PYBIND11_MODULE(_cuda, m) {
     return d;
   });
   bind_cuda_activation(m);
+  bind_cuda_boxes(m);
 }
