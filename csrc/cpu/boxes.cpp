@@ -12,11 +12,12 @@
 // kept), so instead of torchvision's O(N · kept) suppression scan or an O(N²) IoU matrix we
 // use the equivalent formulation "visit boxes in decreasing score order; keep a box unless a
 // box kept before it overlaps it with IoU > threshold" and index the kept boxes in a uniform
-// grid: a kept box is inserted into every cell it covers, and a candidate only tests the kept
-// boxes in the cells it covers (early exit on the first suppressor, a per-candidate stamp so a
-// box met in two cells is tested once). Two boxes with IoU > 0 share an interior point, hence
-// a cell, so no suppressor is missed: the result is exactly the greedy one. The cell size is
-// the mean box size (each box covers a few cells), capped at ~4 cells per box in total.
+// grid: a kept box is copied into every cell it covers, and a candidate only tests the kept
+// boxes in the cells it covers (early exit on the first suppressor; a pair sharing several
+// cells is tested in its first common cell only; non-overlapping pairs are rejected before
+// the division). Two boxes with IoU > 0 share an interior point, hence a cell, so no
+// suppressor is missed: the result is exactly the greedy one. The cell size is the mean box
+// size (each box covers a few cells), capped at ~4 cells per box in total.
 // Ties in score are broken by index (lower first), so results are deterministic.
 // batched_nms (classes != nullptr) sorts by (class, score desc, index), runs the grid NMS
 // per class and merges the kept boxes back into global score order: exact, unlike the
@@ -119,11 +120,9 @@ template <typename T>
 class GridNms {
  public:
   void run(const T* boxes, const Candidate<T>* c, int64_t m, T threshold, std::vector<Candidate<T>>& kept) {
-    s_.resize(m);
     double lox = INFINITY, loy = INFINITY, hix = -INFINITY, hiy = -INFINITY, sum_w = 0, sum_h = 0;
     for (int64_t k = 0; k < m; ++k) {
       const T* b = boxes + 4 * c[k].index;
-      s_.set(k, b);
       if (b[2] > b[0] && b[3] > b[1]) {  // only boxes with an area are ever inserted or queried
         lox = std::min(lox, double(b[0])), hix = std::max(hix, double(b[2]));
         loy = std::min(loy, double(b[1])), hiy = std::max(hiy, double(b[3]));
@@ -140,30 +139,27 @@ class GridNms {
     const double invx = std::isfinite(hix - lox) && hix > lox ? double(gx) / (hix - lox) : 0.0;
     const double invy = std::isfinite(hiy - loy) && hiy > loy ? double(gy) / (hiy - loy) : 0.0;
 
-    head_.assign(gx * gy, -1);
-    next_.clear();
-    entry_.clear();
-    stamp_.assign(m, -1);
-    const T* x1 = s_.x1.data();
-    const T* y1 = s_.y1.data();
-    const T* x2 = s_.x2.data();
-    const T* y2 = s_.y2.data();
-    const T* ar = s_.area.data();
+    for (auto& cell : cells_) cell.clear();
+    cells_.resize(gx * gy);
     for (int64_t j = 0; j < m; ++j) {
-      if (!(x2[j] > x1[j] && y2[j] > y1[j])) {  // IoU 0 with everything: kept, suppresses nothing
+      const T* b = boxes + 4 * c[j].index;
+      Entry q{b[0], b[1], b[2], b[3], area_of(b[0], b[1], b[2], b[3]), 0, 0};
+      if (!(q.x2 > q.x1 && q.y2 > q.y1)) {  // IoU 0 with everything: kept, suppresses nothing
         kept.push_back(c[j]);
         continue;
       }
-      const int64_t cx0 = cell_of(x1[j], lox, invx, gx), cx1 = cell_of(x2[j], lox, invx, gx);
-      const int64_t cy0 = cell_of(y1[j], loy, invy, gy), cy1 = cell_of(y2[j], loy, invy, gy);
+      q.cx0 = cell_of(q.x1, lox, invx, gx), q.cy0 = cell_of(q.y1, loy, invy, gy);
+      const int64_t cx1 = cell_of(q.x2, lox, invx, gx), cy1 = cell_of(q.y2, loy, invy, gy);
       bool suppressed = false;
-      for (int64_t cy = cy0; cy <= cy1 && !suppressed; ++cy) {
-        for (int64_t cx = cx0; cx <= cx1 && !suppressed; ++cx) {
-          for (int64_t e = head_[cy * gx + cx]; e >= 0; e = next_[e]) {
-            const int64_t k = entry_[e];
-            if (stamp_[k] == j) continue;
-            stamp_[k] = j;
-            if (iou_of(x1[k], y1[k], x2[k], y2[k], ar[k], x1[j], y1[j], x2[j], y2[j], ar[j]) > threshold) {
+      for (int64_t cy = q.cy0; cy <= cy1 && !suppressed; ++cy) {
+        for (int64_t cx = q.cx0; cx <= cx1 && !suppressed; ++cx) {
+          for (const Entry& k : cells_[cy * gx + cx]) {
+            // A pair sharing several cells is tested in the first one only (no duplicates);
+            // boxes that do not overlap are skipped before the division.
+            if (std::max(k.cx0, q.cx0) != cx || std::max(k.cy0, q.cy0) != cy) continue;
+            if (!(std::min(k.x2, q.x2) > std::max(k.x1, q.x1) && std::min(k.y2, q.y2) > std::max(k.y1, q.y1)))
+              continue;
+            if (iou_of(k.x1, k.y1, k.x2, k.y2, k.area, q.x1, q.y1, q.x2, q.y2, q.area) > threshold) {
               suppressed = true;
               break;
             }
@@ -172,19 +168,17 @@ class GridNms {
       }
       if (suppressed) continue;
       kept.push_back(c[j]);
-      for (int64_t cy = cy0; cy <= cy1; ++cy) {
-        for (int64_t cx = cx0; cx <= cx1; ++cx) {
-          next_.push_back(head_[cy * gx + cx]);
-          entry_.push_back(j);
-          head_[cy * gx + cx] = static_cast<int64_t>(entry_.size()) - 1;
-        }
-      }
+      for (int64_t cy = q.cy0; cy <= cy1; ++cy)
+        for (int64_t cx = q.cx0; cx <= cx1; ++cx) cells_[cy * gx + cx].push_back(q);
     }
   }
 
  private:
-  BoxesSoA<T> s_;
-  std::vector<int64_t> head_, next_, entry_, stamp_;
+  struct Entry {  // a kept box, copied into each cell it covers (one cache line per test)
+    T x1, y1, x2, y2, area;
+    int64_t cx0, cy0;  // its first cell
+  };
+  std::vector<std::vector<Entry>> cells_;
 };
 
 }  // namespace
