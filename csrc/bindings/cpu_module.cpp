@@ -7,6 +7,7 @@
 
 void bind_cpu_activation(py::module_& m);
 void bind_cpu_embedding(py::module_& m);
+void bind_cpu_boxes(py::module_& m);
 void bind_cpu_gemm(py::module_& m);
 void bind_cpu_conv(py::module_& m);
 void bind_cpu_pool(py::module_& m);
@@ -29,6 +30,7 @@ PYBIND11_MODULE(_cpu, m) {
   });
   bind_cpu_activation(m);
   bind_cpu_embedding(m);
+  bind_cpu_boxes(m);
   bind_cpu_gemm(m);
   bind_cpu_conv(m);
   bind_cpu_pool(m);
