@@ -6,6 +6,7 @@
 #include "cpu/gemm.h"
 
 void bind_cpu_activation(py::module_& m);
+void bind_cpu_attention(py::module_& m);
 void bind_cpu_gemm(py::module_& m);
 
 PYBIND11_MODULE(_cpu, m) {
@@ -23,5 +24,6 @@ PYBIND11_MODULE(_cpu, m) {
     return d;
   });
   bind_cpu_activation(m);
+  bind_cpu_attention(m);
   bind_cpu_gemm(m);
 }

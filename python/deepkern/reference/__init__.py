@@ -3,3 +3,4 @@ The ground truth for tests and the baseline for benchmarks; never on the package
 from .activation import (leaky_relu, leaky_relu_backward, relu, relu_backward, sigmoid,
                          sigmoid_backward, tanh, tanh_backward)
 from .gemm import linear, linear_backward, matmul
+from .attention import scaled_dot_product_attention, scaled_dot_product_attention_backward
