@@ -8,6 +8,7 @@
 void bind_cpu_activation(py::module_& m);
 void bind_cpu_embedding(py::module_& m);
 void bind_cpu_boxes(py::module_& m);
+void bind_cpu_attention(py::module_& m);
 void bind_cpu_gemm(py::module_& m);
 void bind_cpu_conv(py::module_& m);
 void bind_cpu_pool(py::module_& m);
@@ -31,6 +32,7 @@ PYBIND11_MODULE(_cpu, m) {
   bind_cpu_activation(m);
   bind_cpu_embedding(m);
   bind_cpu_boxes(m);
+  bind_cpu_attention(m);
   bind_cpu_gemm(m);
   bind_cpu_conv(m);
   bind_cpu_pool(m);

@@ -12,3 +12,4 @@ from .loss import (binary_cross_entropy, binary_cross_entropy_backward, binary_c
                    binary_cross_entropy_with_logits_backward, cross_entropy, cross_entropy_backward,
                    cross_entropy_forward, mse_loss, mse_loss_backward, nll_loss, nll_loss_backward)
 from .boxes import batched_nms, box_iou, nms
+from .attention import scaled_dot_product_attention, scaled_dot_product_attention_backward
