@@ -7,6 +7,7 @@
 
 void bind_cpu_activation(py::module_& m);
 void bind_cpu_gemm(py::module_& m);
+void bind_cpu_rnn(py::module_& m);
 
 PYBIND11_MODULE(_cpu, m) {
   m.doc() = "deepkern CPU kernels (C++17, OpenMP, run-time SIMD dispatch)";
@@ -24,4 +25,5 @@ PYBIND11_MODULE(_cpu, m) {
   });
   bind_cpu_activation(m);
   bind_cpu_gemm(m);
+  bind_cpu_rnn(m);
 }

@@ -6,3 +6,4 @@
 from .activation import leaky_relu, relu, sigmoid, tanh
 from .basic import exp, log, matmul, mean, reshape, sum, transpose
 from .linear import linear
+from .rnn import gru, gru_cell, lstm, lstm_cell, rnn, rnn_cell
