@@ -20,8 +20,9 @@
 // Variable lengths: row b takes step t only if t < lengths[b]; otherwise its state is carried
 // unchanged (so the final state is the state after its last real step, and the reverse
 // direction starts at each row's own last step) and its gradients pass straight through.
-// The nonlinearities are written as exp-based formulas (sigmoid = 1 / (1 + e^-x),
-// tanh = 1 - 2 / (e^2x + 1)) over vexp so the fused loops vectorize (DK_CLONES).
+// The float32 nonlinearities are exp-based formulas (sigmoid = 1 / (1 + e^-x),
+// tanh = 1 - 2 / (e^2x + 1)) over vexp so the fused loops vectorize (DK_CLONES); float64 uses
+// libm's tanh for full precision.
 #include "cpu/rnn.h"
 
 #include <algorithm>
@@ -45,10 +46,9 @@ DK_INLINE T sigm(T x) {
   return T(1) / (T(1) + vexp(-x));
 }
 
-template <typename T>
-DK_INLINE T tanh_(T x) {
-  return T(1) - T(2) / (vexp(T(2) * x) + T(1));
-}
+DK_INLINE float tanh_(float x) { return 1.0f - 2.0f / (vexp(2.0f * x) + 1.0f); }
+// float64 runs for gradient checks and references, not speed: libm's tanh keeps full precision.
+DK_INLINE double tanh_(double x) { return std::tanh(x); }
 
 // ---- fused per-row passes (one batch row, H hidden units) --------------------------------
 
