@@ -20,8 +20,8 @@
 // Variable lengths: row b takes step t only if t < lengths[b]; otherwise its state is carried
 // unchanged (so the final state is the state after its last real step, and the reverse
 // direction starts at each row's own last step) and its gradients pass straight through.
-// The float32 nonlinearities are exp-based formulas (sigmoid = 1 / (1 + e^-x),
-// tanh = 1 - 2 / (e^2x + 1)) over vexp so the fused loops vectorize (DK_CLONES); float64 uses
+// The float32 nonlinearities are exp-based formulas (sigmoid = 1 / (1 + e^-x); tanh = Cephes' odd
+// polynomial near 0, 1 - 2 / (e^2|x| + 1) beyond) over vexp so the fused loops vectorize (DK_CLONES); float64 uses
 // libm's tanh for full precision.
 #include "cpu/rnn.h"
 
@@ -46,7 +46,16 @@ DK_INLINE T sigm(T x) {
   return T(1) / (T(1) + vexp(-x));
 }
 
-DK_INLINE float tanh_(float x) { return 1.0f - 2.0f / (vexp(2.0f * x) + 1.0f); }
+// Cephes tanhf, branch-free: an odd polynomial for |x| < 0.625, 1 - 2 / (e^2|x| + 1) above.
+DK_INLINE float tanh_(float x) {
+  const float ax = std::fabs(x);
+  const float big = 1.0f - 2.0f / (vexp(2.0f * ax) + 1.0f);
+  const float z = x * x;
+  const float small =
+      ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z + 1.33314422036e-1f) * z -
+       3.33332819422e-1f) * z * x + x;
+  return ax < 0.625f ? small : std::copysign(big, x);
+}
 // float64 runs for gradient checks and references, not speed: libm's tanh keeps full precision.
 DK_INLINE double tanh_(double x) { return std::tanh(x); }
 
