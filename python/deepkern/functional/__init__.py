@@ -6,4 +6,5 @@
 from .activation import leaky_relu, relu, sigmoid, tanh
 from .basic import exp, log, matmul, mean, reshape, sum, transpose
 from .linear import linear
-from .rnn import gru, gru_cell, lstm, lstm_cell, rnn, rnn_cell
+from .rnn import (coupled_lstm_cell, gru, gru_cell, lstm, lstm_cell, peephole_lstm_cell, rnn, rnn_cell,
+                  simple_gru_cell)

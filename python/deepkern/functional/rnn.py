@@ -4,11 +4,15 @@
 autograd Function (BPTT inside the backward kernel), not T small ones; ``*_cell`` are single
 steps. Weights and gates follow PyTorch's layouts (see deepkern.ops.rnn for the course's
 notation). ``lengths`` (B,) are integers (NumPy/CuPy/list): row b takes steps t < lengths[b].
+The course's variants (simplified GRU, peephole and coupled LSTM) are single steps composed
+from differentiable primitives (linear, sigmoid, tanh, arithmetic), not fused kernels.
 """
 from __future__ import annotations
 
 from .. import ops
 from ..autograd import Function
+from .activation import sigmoid, tanh
+from .linear import linear
 
 class Sequence(Function):
     """One layer-direction over x (T, B, I): outputs (output, h_n) or (output, h_n, c_n)."""
@@ -106,3 +110,39 @@ def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
 def rnn_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
     """One Elman step: x (B, I), h (B, H) -> h_new."""
     return Cell.apply(x, h, None, w_ih, w_hh, b_ih, b_hh, cell="rnn_" + str(nonlinearity))
+
+
+# ---- the course's variants: composed from differentiable primitives, one step at a time -----------
+
+def simple_gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
+    """Simplified GRU step, gate blocks (u, c) in w_ih (2H, I), w_hh (2H, H):
+    Γu = σ(W_iu x + b_iu + W_hu a + b_hu), c̃ = tanh(W_ic x + b_ic + W_hc a + b_hc),
+    a⟨t⟩ = Γu * c̃ + (1 − Γu) * a⟨t−1⟩. x (B, I), h (B, H) -> (B, H)."""
+    H = h.shape[1]
+    a = linear(x, w_ih, b_ih) + linear(h, w_hh, b_hh)
+    u, c_tilde = sigmoid(a[:, :H]), tanh(a[:, H:])
+    return u * c_tilde + (1 - u) * h
+
+
+def peephole_lstm_cell(x, h, c, w_ih, w_hh, w_ch, b_ih=None, b_hh=None):
+    """Peephole LSTM step (gates i, f, g, o as lstm_cell) with diagonal peepholes w_ch (3H,) =
+    (p_i, p_f, p_o): Γi = σ(... + p_i * c⟨t−1⟩), Γf = σ(... + p_f * c⟨t−1⟩),
+    c⟨t⟩ = Γf * c⟨t−1⟩ + Γi * c̃, Γo = σ(... + p_o * c⟨t⟩) (Gers), a⟨t⟩ = Γo * tanh(c⟨t⟩).
+    -> (h_new, c_new)."""
+    H = h.shape[1]
+    a = linear(x, w_ih, b_ih) + linear(h, w_hh, b_hh)
+    i = sigmoid(a[:, :H] + w_ch[:H] * c)
+    f = sigmoid(a[:, H:2 * H] + w_ch[H:2 * H] * c)
+    c_new = f * c + i * tanh(a[:, 2 * H:3 * H])
+    o = sigmoid(a[:, 3 * H:] + w_ch[2 * H:] * c_new)
+    return o * tanh(c_new), c_new
+
+
+def coupled_lstm_cell(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
+    """Coupled input-forget LSTM step, gate blocks (f, g, o) in w_ih (3H, I), w_hh (3H, H):
+    Γi = 1 − Γf, c⟨t⟩ = Γf * c⟨t−1⟩ + (1 − Γf) * c̃, a⟨t⟩ = Γo * tanh(c⟨t⟩). -> (h_new, c_new)."""
+    H = h.shape[1]
+    a = linear(x, w_ih, b_ih) + linear(h, w_hh, b_hh)
+    f, g, o = sigmoid(a[:, :H]), tanh(a[:, H:2 * H]), sigmoid(a[:, 2 * H:])
+    c_new = f * c + (1 - f) * g
+    return o * tanh(c_new), c_new

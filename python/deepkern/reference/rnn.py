@@ -210,3 +210,35 @@ def lstm_backward(grad_output, grad_h_n, grad_c_n, x, h0, c0, w_ih, w_hh, saved,
                                   need_bias)
     return _backward(cell, grad_output, (grad_h_n, grad_c_n), x, (h0, c0), w_ih, w_hh, saved, lengths, reverse,
                      need_bias)
+
+
+# ---- the course's variants (run through deepkern.functional's generic path) ---------------------
+
+def simple_gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
+    """Simplified GRU, blocks (u, c): Γu = σ(W_u[a, x] + b_u), c̃ = tanh(W_c[a, x] + b_c),
+    a⟨t⟩ = Γu * c̃ + (1 − Γu) * a⟨t−1⟩."""
+    H = h.shape[1]
+    a = _affine(x, w_ih, b_ih) + _affine(h, w_hh, b_hh)
+    u, c_tilde = _sigmoid(a[:, :H]), np.tanh(a[:, H:])
+    return u * c_tilde + (1 - u) * h
+
+
+def peephole_lstm_cell(x, h, c, w_ih, w_hh, w_ch, b_ih=None, b_hh=None):
+    """Peephole LSTM (Gers & Schmidhuber), blocks i, f, g, o; w_ch (3H,) = diagonal peepholes
+    (p_i, p_f, p_o): Γi, Γf see c⟨t−1⟩, Γo sees c⟨t⟩."""
+    H = h.shape[1]
+    a = _affine(x, w_ih, b_ih) + _affine(h, w_hh, b_hh)
+    i = _sigmoid(a[:, :H] + w_ch[:H] * c)
+    f = _sigmoid(a[:, H:2 * H] + w_ch[H:2 * H] * c)
+    c_new = f * c + i * np.tanh(a[:, 2 * H:3 * H])
+    o = _sigmoid(a[:, 3 * H:] + w_ch[2 * H:] * c_new)
+    return o * np.tanh(c_new), c_new
+
+
+def coupled_lstm_cell(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
+    """Coupled input-forget LSTM, blocks f, g, o: Γi = 1 − Γf."""
+    H = h.shape[1]
+    a = _affine(x, w_ih, b_ih) + _affine(h, w_hh, b_hh)
+    f, g, o = _sigmoid(a[:, :H]), np.tanh(a[:, H:2 * H]), _sigmoid(a[:, 2 * H:])
+    c_new = f * c + (1 - f) * g
+    return o * np.tanh(c_new), c_new
