@@ -14,6 +14,7 @@ void bind_cpu_conv(py::module_& m);
 void bind_cpu_pool(py::module_& m);
 void bind_cpu_softmax(py::module_& m);
 void bind_cpu_loss(py::module_& m);
+void bind_cpu_rnn(py::module_& m);
 
 PYBIND11_MODULE(_cpu, m) {
   m.doc() = "deepkern CPU kernels (C++17, OpenMP, run-time SIMD dispatch)";
@@ -38,4 +39,5 @@ PYBIND11_MODULE(_cpu, m) {
   bind_cpu_pool(m);
   bind_cpu_softmax(m);
   bind_cpu_loss(m);
+  bind_cpu_rnn(m);
 }
