@@ -8,6 +8,8 @@
 
 void bind_cuda_activation(py::module_& m);
 void bind_cuda_gemm(py::module_& m);
+void bind_cuda_embedding(py::module_& m);
+void bind_cuda_boxes(py::module_& m);
 
 namespace {
 
@@ -55,4 +57,6 @@ PYBIND11_MODULE(_cuda, m) {
   });
   bind_cuda_activation(m);
   bind_cuda_gemm(m);
+  bind_cuda_embedding(m);
+  bind_cuda_boxes(m);
 }
