@@ -23,13 +23,17 @@ def _cmd_bench(args) -> int:
             print(case.id)
         return 0
     threads = args.threads or os.cpu_count() or 1
+    if args.cpu_time and (threads != 1 or args.device != "cpu"):
+        raise SystemExit("deepkern bench: --cpu-time needs --threads 1 on the CPU (other threads' "
+                         "work would not be counted)")
     limits = bench.set_threads(threads)
     try:
-        results = bench.run(cases, repeat=args.repeat, warmup=args.warmup, device=args.device)
+        results = bench.run(cases, repeat=args.repeat, warmup=args.warmup, device=args.device,
+                            cpu_time=args.cpu_time)
     finally:
         if limits is not None:
             limits.restore_original_limits()
-    about = bench.describe(threads, args.device, args.peak)
+    about = bench.describe(threads, args.device, args.peak, args.cpu_time)
     if args.markdown:
         print("\n".join(f"- {line}" for line in about.splitlines()))
         print()
@@ -56,6 +60,8 @@ def _add_bench(sub) -> None:
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     p.add_argument("--peak", type=float, default=None, help="machine peak in GFLOP/s for the %% peak column "
                                                            "(default: estimated from the CPU)")
+    p.add_argument("--cpu-time", action="store_true",
+                   help="time by the calling thread's CPU time (needs --threads 1): robust on a busy machine")
     p.add_argument("--list", action="store_true", help="list the cases and exit")
     p.set_defaults(func=_cmd_bench)
 

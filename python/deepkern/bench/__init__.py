@@ -19,6 +19,9 @@ large output pays page faults, so tables state it.
 
 Timing: each callable runs ``warmup`` times, then ``repeat`` times timed with
 time.perf_counter (synchronizing the GPU after each call on CUDA); the median is reported.
+``cpu_time=True`` times with time.thread_time instead (CPU time of the calling thread): with
+one thread every library computes on the calling thread, so the numbers hold on a machine
+shared with other work, where wall times of multithreaded runs mostly measure the scheduler.
 
 Machine peak (for the "% peak" column): threads x flops/cycle/core x clock. flops/cycle/core
 is 2 (FMA) x SIMD lanes x FMA units for the widest ISA deepkern's CPU kernels use here:
@@ -128,17 +131,17 @@ def load_cases(families=None) -> list:
     return cases
 
 
-def time_callable(fn, repeat=5, warmup=1, synchronize=lambda: None) -> float:
-    """Median wall time of ``fn()`` over ``repeat`` calls after ``warmup`` untimed ones."""
+def time_callable(fn, repeat=5, warmup=1, synchronize=lambda: None, clock=time.perf_counter) -> float:
+    """Median time of ``fn()`` by ``clock`` over ``repeat`` calls after ``warmup`` untimed ones."""
     for _ in range(warmup):
         fn()
     synchronize()
     times = []
     for _ in range(max(1, repeat)):
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
         synchronize()
-        times.append(time.perf_counter() - t0)
+        times.append(clock() - t0)
     return statistics.median(times)
 
 
@@ -156,17 +159,24 @@ def set_threads(threads):
     return threadpool_limits(limits=threads)
 
 
-def run(cases, repeat=5, warmup=1, device="cpu", progress=True) -> list:
-    """Time every case's implementations; returns a list of :class:`Result`."""
+def run(cases, repeat=5, warmup=1, device="cpu", progress=True, cpu_time=False) -> list:
+    """Time every case's implementations; returns a list of :class:`Result`.
+
+    ``cpu_time``: time with the calling thread's CPU time (see the module docstring); only
+    meaningful for CPU runs with one thread.
+    """
     from tqdm import tqdm
 
+    if cpu_time and device != "cpu":
+        raise ValueError("bench: cpu_time needs device='cpu'")
+    clock = time.thread_time if cpu_time else time.perf_counter
     ctx = Context(device)
     results = []
     bar = tqdm(cases, desc="bench", unit="case", disable=not progress, leave=False)
     for case in bar:
         bar.set_postfix_str(case.id)
         fns = case.setup(ctx)
-        seconds = {impl: time_callable(fns[impl], repeat, warmup, ctx.synchronize)
+        seconds = {impl: time_callable(fns[impl], repeat, warmup, ctx.synchronize, clock)
                    for impl in IMPLS if fns.get(impl) is not None}
         results.append(Result(case, seconds))
         del fns
@@ -268,12 +278,13 @@ def format_table(results, markdown=False, peak=None, threads=None, device="cpu")
                      [fmt.format(*row) for row in rows])
 
 
-def describe(threads, device="cpu", peak=None) -> str:
+def describe(threads, device="cpu", peak=None, cpu_time=False) -> str:
     """One paragraph about the machine and software the numbers came from."""
     import deepkern as dk
     info = dk.info()
     torch = _torch_for(device)
-    parts = [f"CPU: {cpu_model()} ({os.cpu_count()} logical CPUs), threads={threads}",
+    clock = "CPU time of the calling thread" if cpu_time else "wall time"
+    parts = [f"CPU: {cpu_model()} ({os.cpu_count()} logical CPUs), threads={threads}, median {clock}",
              f"deepkern {info['version']} (gemm kernel {info['gemm_kernel']}), numpy {np.__version__}, "
              f"torch {torch.__version__ if torch is not None else 'not available'}"]
     try:
