@@ -326,13 +326,27 @@ void run(const Problem<T>& P) {
   if (error) std::rethrow_exception(error);
 }
 
-DK_CLONES void add_rows(float* acc, const float* x, int64_t rows, int64_t ldx, int64_t n) {
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < n; ++j) acc[j] += x[i * ldx + j];
+// Column sums with Kahan compensation: acc[j] + (-comp[j]) carries the running sum of
+// column j to about one rounding, however many rows, so the bias gradient of a large batch
+// is as accurate as NumPy's pairwise sum. Columns are independent, so the loop still
+// vectorizes across j (no reassociation is needed, and none is allowed: no -ffast-math).
+template <typename T>
+DK_INLINE void kahan_rows_body(T* acc, T* comp, const T* x, int64_t rows, int64_t ldx, int64_t n) {
+  for (int64_t i = 0; i < rows; ++i) {
+    const T* xi = x + i * ldx;
+    for (int64_t j = 0; j < n; ++j) {
+      const T y = xi[j] - comp[j];
+      const T t = acc[j] + y;
+      comp[j] = (t - acc[j]) - y;
+      acc[j] = t;
+    }
+  }
 }
-DK_CLONES void add_rows(double* acc, const double* x, int64_t rows, int64_t ldx, int64_t n) {
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < n; ++j) acc[j] += x[i * ldx + j];
+DK_CLONES void kahan_rows(float* acc, float* comp, const float* x, int64_t rows, int64_t ldx, int64_t n) {
+  kahan_rows_body(acc, comp, x, rows, ldx, n);
+}
+DK_CLONES void kahan_rows(double* acc, double* comp, const double* x, int64_t rows, int64_t ldx, int64_t n) {
+  kahan_rows_body(acc, comp, x, rows, ldx, n);
 }
 
 }  // namespace
@@ -366,24 +380,26 @@ void gemm_batched(int64_t batch, bool trans_a, bool trans_b, int64_t M, int64_t 
 template <typename T>
 void column_sum(int64_t M, int64_t N, const T* X, int64_t ldx, T* out) {
   if (N == 0) return;
-  std::fill(out, out + N, T(0));
-  if (M == 0) return;
-  const int nt = std::min<int64_t>(threads_for(M * N, int64_t(1) << 16), M);
+  const int nt = static_cast<int>(std::min<int64_t>(threads_for(M * N, int64_t(1) << 16), std::max<int64_t>(M, 1)));
+  // Per thread: a block of rows summed into its own (acc, comp) pair of N-vectors; the
+  // corrected partials acc - comp are then added in thread order (deterministic).
+  T* buf = t_pack_b.get<T>(2 * static_cast<int64_t>(nt) * N);
+  std::fill(buf, buf + 2 * nt * N, T(0));
   if (nt <= 1) {
-    add_rows(out, X, M, ldx, N);
-    return;
-  }
-  // Each thread sums a block of rows into its own partial vector; partials are added in
-  // thread order, so the result does not depend on scheduling.
-  T* partial = t_pack_b.get<T>(static_cast<int64_t>(nt) * N);
-  std::fill(partial, partial + nt * N, T(0));
+    kahan_rows(buf, buf + N, X, M, ldx, N);
+  } else {
 #pragma omp parallel num_threads(nt)
-  {
-    const int t = omp_get_thread_num(), nth = omp_get_num_threads();
-    const int64_t r0 = M * t / nth, r1 = M * (t + 1) / nth;
-    add_rows(partial + t * N, X + r0 * ldx, r1 - r0, ldx, N);
+    {
+      const int t = omp_get_thread_num(), nth = omp_get_num_threads();
+      const int64_t r0 = M * t / nth, r1 = M * (t + 1) / nth;
+      kahan_rows(buf + 2 * t * N, buf + (2 * t + 1) * N, X + r0 * ldx, r1 - r0, ldx, N);
+    }
   }
-  add_rows(out, partial, nt, N, N);
+  for (int64_t j = 0; j < N; ++j) {
+    T s = T(0);
+    for (int t = 0; t < nt; ++t) s += buf[2 * t * N + j] - buf[(2 * t + 1) * N + j];
+    out[j] = s;
+  }
 }
 
 void set_gemm_isa(Isa isa) {
