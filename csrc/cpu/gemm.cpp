@@ -147,11 +147,14 @@ thread_local Buffer t_pack_a, t_pack_b;
 
 // op(A)[i0:+mb, p0:+kc] -> MR-row panels: panel q holds a[k*MR + r] = op(A)[i0+q*MR+r, p0+k].
 template <typename T>
-void pack_a(bool trans, const T* A, int64_t lda, int64_t i0, int64_t p0, int64_t mb, int64_t kc, int mr, T* dst) {
+void pack_a(bool trans, const T* A, int64_t lda, int64_t i0, int64_t p0, int64_t mb, int64_t kc, int mr,
+            gemm_detail::PackTransposed<T> simd_plain, T* dst) {
   for (int64_t ir = 0; ir < mb; ir += mr) {
     const int m = static_cast<int>(std::min<int64_t>(mr, mb - ir));
     T* d = dst + ir * kc;
-    if (trans) {  // op(A)[i, k] = A[k, i]: rows of A are contiguous in i
+    if (!trans && simd_plain != nullptr) {
+      simd_plain(A + (i0 + ir) * lda + p0, lda, kc, m, d);
+    } else if (trans) {  // op(A)[i, k] = A[k, i]: rows of A are contiguous in i
       for (int64_t k = 0; k < kc; ++k) {
         const T* s = A + (p0 + k) * lda + i0 + ir;
         T* dk = d + k * mr;
@@ -238,7 +241,7 @@ void gemm_block(const Problem<T>& P, const KernelSet<T>& ks, int64_t i0, int64_t
     const int64_t mb = std::min<int64_t>(ks.mb, M - i3);
     for (int64_t p = 0; p < P.K; p += ks.kc) {
       const int64_t kc = std::min<int64_t>(ks.kc, P.K - p);
-      pack_a(P.trans_a, P.A, P.lda, i0 + i3, p, mb, kc, mr, pa);
+      pack_a(P.trans_a, P.A, P.lda, i0 + i3, p, mb, kc, mr, ks.pack_a, pa);
       const bool first = p == 0;
       for (int64_t j2 = 0; j2 < N; j2 += ks.nb) {
         const int64_t nb = std::min<int64_t>(ks.nb, N - j2);

@@ -134,8 +134,9 @@ void ukr(int64_t kc, const typename S::T* __restrict__ a, const typename S::T* _
 template <class S, int MR, int NV, int... Ms>
 constexpr dk::cpu::gemm_detail::KernelSet<typename S::T> make_set(
     const char* name, int kc, int nb, int mb,
+    dk::cpu::gemm_detail::PackTransposed<typename S::T> pack_a = nullptr,
     dk::cpu::gemm_detail::PackTransposed<typename S::T> pack_b_trans = nullptr) {
-  return {name, MR, NV * S::W, kc, nb, mb, {nullptr, &ukr<S, MR, NV, Ms>...}, pack_b_trans};
+  return {name, MR, NV * S::W, kc, nb, mb, {nullptr, &ukr<S, MR, NV, Ms>...}, pack_a, pack_b_trans};
 }
 
 }  // namespace
