@@ -12,16 +12,18 @@
 //             micro_kernel(...)              MR x NR accumulators in registers
 //
 // Transposes are absorbed by the packing (op(A) rows or columns are read as the layout
-// has them), alpha/beta/bias are applied in the micro-kernel's epilogue, and beta == 0
-// never reads C. Edge tiles: a micro-kernel is instantiated for every row count 1..MR
+// has them; the two transposing cases, row-major A and B^T, use an AVX-512 16x16
+// register transpose where available), alpha/beta/bias are applied in the micro-kernel's
+// epilogue, and beta == 0 never reads C. Edge tiles: a micro-kernel is instantiated for every row count 1..MR
 // (no wasted FMAs on a short M edge) and edge columns are masked.
 //
 // Micro-kernels (gemm_avx512.cpp, gemm_avx2.cpp, and the portable set below) are chosen at
 // run time from dk::cpu_isa(); the AVX files are the only ones compiled with -m flags
 // (cmake/compiler_flags.cmake). Register allocation checked with
 //   objdump -d --no-show-raw-insn build/dev/_cpu*.so | less   (search the ukr<...14> symbol)
-// the k loop of the AVX-512 fp32 14x32 kernel is 2 vmovaps loads of B + 28 vfmadd231ps
-// with {1to16} broadcast operands from A and no rsp-relative access: no spills.
+// the k loop of the AVX-512 fp32 14x32 kernel (unrolled by 2) is, per k: 2 vmovaps loads of
+// B, 14 vbroadcastss of A into one scratch zmm, 28 vfmadd231ps into zmm accumulators, and
+// no rsp-relative access: no spills (the epilogue spills one zmm, outside the loop).
 //
 // Threads: the output is split into a tm x tn grid of independent sub-problems (M split at
 // MR, N at NR, tm * tn = threads, the split that packs the least redundant data), each

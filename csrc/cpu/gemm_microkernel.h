@@ -12,9 +12,9 @@
 // B vectors of one k step and one broadcast A value must fit in the register file
 // (AVX-512 fp32 14x32: 28 + 2 + 1 = 31 of 32 zmm; AVX2 fp32 6x16: 12 + 2 + 1 = 15 of 16 ymm).
 // GCC unrolls the constant-trip loops and keeps acc[][] in registers; checked with
-// `objdump -d --no-show-raw-insn _cpu*.so` on the k loop of ukr<..., MR, ..., MR>: only
-// vfmadd231p{s,d} with register/embedded-broadcast operands and the two B loads, no stack
-// traffic (see gemm.cpp's header for the command).
+// `objdump -d --no-show-raw-insn` on the k loop of ukr<..., MR, ..., M> for M = 1, 3, 7,
+// 14: B loads, A broadcasts and vfmadd231p{s,d} on registers only, no stack traffic (see
+// gemm.cpp's header for the command).
 #pragma once
 #include <cstdint>
 
