@@ -375,8 +375,17 @@ void gemm_batched(int64_t batch, bool trans_a, bool trans_b, int64_t M, int64_t 
   // matrix uses all threads in turn.
   const int nt = threads_for(batch * M * N * std::max<int64_t>(K, 1), int64_t(1) << 18);
   if (nt > 1 && batch > 1 && (batch % nt == 0 || batch >= 4 * nt)) {
+    std::exception_ptr error;  // a bad_alloc for packing buffers must not escape the region
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t i = 0; i < batch; ++i) one(i);
+    for (int64_t i = 0; i < batch; ++i) {
+      try {
+        one(i);
+      } catch (...) {
+#pragma omp critical(dk_gemm_error)
+        error = std::current_exception();
+      }
+    }
+    if (error) std::rethrow_exception(error);
   } else {
     for (int64_t i = 0; i < batch; ++i) one(i);
   }
