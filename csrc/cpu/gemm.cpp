@@ -14,8 +14,8 @@
 // Transposes are absorbed by the packing (op(A) rows or columns are read as the layout
 // has them; the two transposing cases, row-major A and B^T, use an AVX-512 16x16
 // register transpose where available), alpha/beta/bias are applied in the micro-kernel's
-// epilogue, and beta == 0 never reads C. Edge tiles: a micro-kernel is instantiated for every row count 1..MR
-// (no wasted FMAs on a short M edge) and edge columns are masked.
+// epilogue, and beta == 0 never reads C. Edge tiles: a micro-kernel is instantiated for
+// every row count 1..MR (no wasted FMAs on a short M edge) and edge columns are masked.
 //
 // Micro-kernels (gemm_avx512.cpp, gemm_avx2.cpp, and the portable set below) are chosen at
 // run time from dk::cpu_isa(); the AVX files are the only ones compiled with -m flags
@@ -27,9 +27,13 @@
 //
 // Threads: the output is split into a tm x tn grid of independent sub-problems (M split at
 // MR, N at NR, tm * tn = threads, the split that packs the least redundant data), each
-// run by one thread with its own packing buffers: no barriers, no shared writes. Inside a
-// parallel region (dk::threads_for returns 1) everything runs on the calling thread, so
-// other op families may call gemm from their own parallel loops.
+// run by one thread with its own packing buffers: no barriers, no shared writes. Instead
+// of one packed B shared by all threads, each thread packs what it reads: with N split,
+// B is packed exactly once and A once per thread (1/(N/tn) of the FMAs); with M split, the
+// reverse. That redundancy is cheaper than the barriers a shared B needs, which on a busy
+// machine wait for a descheduled thread's whole time slice. Inside a parallel region
+// (dk::threads_for returns 1) everything runs on the calling thread, so other op families
+// may call gemm from their own parallel loops.
 #include "cpu/gemm.h"
 
 #include <omp.h>
