@@ -8,6 +8,7 @@
 
 void bind_cuda_activation(py::module_& m);
 void bind_cuda_embedding(py::module_& m);
+void bind_cuda_optim(py::module_& m);
 
 namespace {
 
@@ -55,4 +56,5 @@ PYBIND11_MODULE(_cuda, m) {
   });
   bind_cuda_activation(m);
   bind_cuda_embedding(m);
+  bind_cuda_optim(m);
 }

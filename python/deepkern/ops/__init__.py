@@ -4,3 +4,4 @@ from .activation import (leaky_relu, leaky_relu_backward, relu, relu_backward, s
                          sigmoid_backward, tanh, tanh_backward)
 from .gemm import linear, linear_backward, matmul
 from .embedding import embedding, embedding_backward
+from .optim import adam_step, rmsprop_step, sgd_step
