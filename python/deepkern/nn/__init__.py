@@ -6,3 +6,6 @@ from .container import ModuleDict, ModuleList, Sequential
 from .embedding import Embedding
 from .linear import Flatten, Identity, Linear
 from .module import Module, Parameter
+from .conv import Conv2d
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .softmax import LogSoftmax, Softmax
