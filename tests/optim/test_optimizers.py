@@ -7,6 +7,7 @@ import pytest
 
 import deepkern as dk
 from deepkern import nn, optim
+from tests.helpers import DEVICES, to_host, xp_for
 
 SHAPES = [(3, 4), (5,), ()]
 
@@ -246,3 +247,20 @@ def test_training_a_regression_reduces_the_loss(make):
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.05 * losses[0] and not math.isnan(losses[-1])
+
+
+@pytest.mark.parametrize("device", [d for d in DEVICES if d.id == "cuda"])
+@pytest.mark.parametrize("name, opts", CONFIGS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CONFIGS)])
+def test_cuda_trajectory_equals_cpu(device, name, opts):
+    xp = xp_for(device)
+    cpu = _params()
+    gpu = [nn.Parameter(xp.asarray(p.data)) for p in cpu]
+    o_cpu, o_gpu = getattr(optim, name)(cpu, **opts), getattr(optim, name)(gpu, **opts)
+    for grads in _grads(4):
+        for c, g, gr in zip(cpu, gpu, grads):
+            c.grad = gr.copy()
+            g.grad = xp.asarray(gr)
+        o_cpu.step()
+        o_gpu.step()
+    for c, g in zip(cpu, gpu):
+        np.testing.assert_allclose(to_host(g.data), c.data, rtol=1e-12, atol=1e-14)
