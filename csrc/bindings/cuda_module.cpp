@@ -9,6 +9,7 @@
 void bind_cuda_activation(py::module_& m);
 void bind_cuda_gemm(py::module_& m);
 void bind_cuda_embedding(py::module_& m);
+void bind_cuda_optim(py::module_& m);
 void bind_cuda_boxes(py::module_& m);
 
 namespace {
@@ -58,5 +59,6 @@ PYBIND11_MODULE(_cuda, m) {
   bind_cuda_activation(m);
   bind_cuda_gemm(m);
   bind_cuda_embedding(m);
+  bind_cuda_optim(m);
   bind_cuda_boxes(m);
 }
