@@ -7,6 +7,8 @@
 #include "cuda/cuda_check.h"
 
 void bind_cuda_activation(py::module_& m);
+void bind_cuda_conv(py::module_& m);
+void bind_cuda_pool(py::module_& m);
 void bind_cuda_gemm(py::module_& m);
 void bind_cuda_embedding(py::module_& m);
 void bind_cuda_optim(py::module_& m);
@@ -57,6 +59,8 @@ PYBIND11_MODULE(_cuda, m) {
     return d;
   });
   bind_cuda_activation(m);
+  bind_cuda_conv(m);
+  bind_cuda_pool(m);
   bind_cuda_gemm(m);
   bind_cuda_embedding(m);
   bind_cuda_optim(m);
