@@ -9,6 +9,7 @@ void bind_cpu_activation(py::module_& m);
 void bind_cpu_gemm(py::module_& m);
 void bind_cpu_softmax(py::module_& m);
 void bind_cpu_loss(py::module_& m);
+void bind_cpu_norm(py::module_& m);
 
 PYBIND11_MODULE(_cpu, m) {
   m.doc() = "deepkern CPU kernels (C++17, OpenMP, run-time SIMD dispatch)";
@@ -28,4 +29,5 @@ PYBIND11_MODULE(_cpu, m) {
   bind_cpu_gemm(m);
   bind_cpu_softmax(m);
   bind_cpu_loss(m);
+  bind_cpu_norm(m);
 }
