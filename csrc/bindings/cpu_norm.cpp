@@ -1,62 +1,20 @@
-#include <optional>
-
-#include "bindings/common.h"
+#include "bindings/norm_checks.h"
 #include "cpu/norm.h"
 
-namespace {
-
-using dk::TensorView;
-using OptView = std::optional<TensorView>;
-
-template <typename T>
-T* opt_ptr(const OptView& v) {
-  return v ? v->ptr<T>() : nullptr;
-}
-
-struct NCS {
-  int64_t N, C, S;
-};
-
-NCS check_x(const char* op, const TensorView& x) {
-  dk::bind::expect_cpu(x, "x", op);
-  DK_CHECK(x.ndim() >= 2, op, ": x must be (N, C), (N, C, L) or (N, C, H, W), got shape ", dk::shape_str(x.shape));
-  NCS d{x.shape[0], x.shape[1], 1};
-  for (int64_t i = 2; i < x.ndim(); ++i) d.S *= x.shape[i];
-  return d;
-}
-
-void check_channel_vector(const char* op, const char* name, const OptView& v, const TensorView& x, int64_t C,
-                          bool write) {
-  if (!v) return;
-  dk::bind::expect_cpu(*v, name, op);
-  dk::expect(*v, name, op).dtype(x.dtype).shape({C});
-  if (write) dk::expect(*v, name, op).writable();
-}
-
-}  // namespace
-
 void bind_cpu_norm(py::module_& m) {
+  using dk::TensorView;
+  using dk::bind::opt_ptr;
+  using dk::bind::OptView;
+  constexpr dk::Device kCpu = dk::Device::cpu;
   m.def(
       "batch_norm_forward",
       [](const TensorView& x, const TensorView& y, const OptView& weight, const OptView& bias,
          const OptView& running_mean, const OptView& running_var, const TensorView& save_mean,
          const TensorView& save_invstd, bool training, double momentum, double eps) {
         const char* op = "batch_norm_forward";
-        const NCS d = check_x(op, x);
-        dk::bind::expect_cpu(y, "y", op);
-        dk::expect(y, "y", op).dtype(x.dtype).shape(x.shape).writable();
-        check_channel_vector(op, "weight", weight, x, d.C, false);
-        check_channel_vector(op, "bias", bias, x, d.C, false);
-        check_channel_vector(op, "running_mean", running_mean, x, d.C, training);
-        check_channel_vector(op, "running_var", running_var, x, d.C, training);
-        check_channel_vector(op, "save_mean", save_mean, x, d.C, true);
-        check_channel_vector(op, "save_invstd", save_invstd, x, d.C, true);
-        DK_CHECK(running_mean.has_value() == running_var.has_value(), op,
-                 ": running_mean and running_var must be given together");
-        DK_CHECK(training || running_mean, op, ": eval mode needs running_mean and running_var");
-        DK_CHECK(!training || d.N * d.S != 1, op, ": training needs more than 1 value per channel, got x of shape ",
-                 dk::shape_str(x.shape));
-        DK_CHECK(eps > 0, op, ": eps must be > 0, got ", eps);
+        const dk::bind::NCS d = dk::bind::check_bn_input(kCpu, op, x);
+        dk::bind::check_bn_forward(kCpu, op, x, y, d, weight, bias, running_mean, running_var, save_mean,
+                                   save_invstd, training, eps);
         dk::dispatch_float(x.dtype, op, [&](auto tag) {
           using T = decltype(tag);
           if (d.C == 0) return;
@@ -74,16 +32,8 @@ void bind_cpu_norm(py::module_& m) {
          const TensorView& save_invstd, const TensorView& gx, const TensorView& grad_weight,
          const TensorView& grad_bias, bool training) {
         const char* op = "batch_norm_backward";
-        const NCS d = check_x(op, x);
-        dk::bind::expect_cpu(gy, "grad_out", op);
-        dk::expect(gy, "grad_out", op).dtype(x.dtype).shape(x.shape);
-        dk::bind::expect_cpu(gx, "grad_x", op);
-        dk::expect(gx, "grad_x", op).dtype(x.dtype).shape(x.shape).writable();
-        check_channel_vector(op, "weight", weight, x, d.C, false);
-        check_channel_vector(op, "save_mean", save_mean, x, d.C, false);
-        check_channel_vector(op, "save_invstd", save_invstd, x, d.C, false);
-        check_channel_vector(op, "grad_weight", grad_weight, x, d.C, true);
-        check_channel_vector(op, "grad_bias", grad_bias, x, d.C, true);
+        const dk::bind::NCS d = dk::bind::check_bn_input(kCpu, op, x);
+        dk::bind::check_bn_backward(kCpu, op, gy, x, d, weight, save_mean, save_invstd, gx, grad_weight, grad_bias);
         dk::dispatch_float(x.dtype, op, [&](auto tag) {
           using T = decltype(tag);
           if (d.C == 0) return;

@@ -10,6 +10,9 @@ void bind_cuda_activation(py::module_& m);
 void bind_cuda_gemm(py::module_& m);
 void bind_cuda_embedding(py::module_& m);
 void bind_cuda_boxes(py::module_& m);
+void bind_cuda_softmax(py::module_& m);
+void bind_cuda_loss(py::module_& m);
+void bind_cuda_norm(py::module_& m);
 
 namespace {
 
@@ -59,4 +62,7 @@ PYBIND11_MODULE(_cuda, m) {
   bind_cuda_gemm(m);
   bind_cuda_embedding(m);
   bind_cuda_boxes(m);
+  bind_cuda_softmax(m);
+  bind_cuda_loss(m);
+  bind_cuda_norm(m);
 }

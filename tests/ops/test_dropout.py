@@ -124,3 +124,14 @@ def test_cpu_extension_checks_sizes_itself():
         dk._cpu.dropout_forward(x, x.copy(), np.zeros(10, np.uint8), 2.0, 1)
     with pytest.raises(ValueError, match=r"dropout_backward: mask must be uint8, got float32"):
         dk._cpu.dropout_backward(x, x, x.copy(), 0.5)
+
+
+@pytest.mark.cuda
+def test_cpu_and_cuda_masks_agree_for_one_seed():
+    xp = xp_for("cuda")
+    x = np.ones((37, 101), np.float32)
+    dk.manual_seed(21)
+    _, cpu_mask = ops.dropout(x, 0.35)
+    dk.manual_seed(21)
+    _, gpu_mask = ops.dropout(xp.asarray(x), 0.35)
+    np.testing.assert_array_equal(cpu_mask, to_host(gpu_mask))

@@ -20,7 +20,7 @@ def _running_buffer(op, name, buf, x):
     if buf.dtype != x.dtype:
         raise TypeError(f"{op}: {name} is {buf.dtype} but x is {x.dtype}")
     _checks.shape(op, name, buf, (x.shape[1],))
-    if not buf.flags.c_contiguous or not buf.flags.writeable:
+    if not buf.flags.c_contiguous or not getattr(buf.flags, "writeable", True):  # CuPy has no flag
         raise ValueError(f"{op}: {name} must be C-contiguous and writable (it is updated in place)")
     return buf
 
