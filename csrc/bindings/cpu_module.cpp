@@ -15,6 +15,7 @@ void bind_cpu_conv(py::module_& m);
 void bind_cpu_pool(py::module_& m);
 void bind_cpu_softmax(py::module_& m);
 void bind_cpu_loss(py::module_& m);
+void bind_cpu_norm(py::module_& m);
 void bind_cpu_rnn(py::module_& m);
 
 PYBIND11_MODULE(_cpu, m) {
@@ -41,5 +42,6 @@ PYBIND11_MODULE(_cpu, m) {
   bind_cpu_pool(m);
   bind_cpu_softmax(m);
   bind_cpu_loss(m);
+  bind_cpu_norm(m);
   bind_cpu_rnn(m);
 }

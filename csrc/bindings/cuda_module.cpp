@@ -13,6 +13,9 @@ void bind_cuda_gemm(py::module_& m);
 void bind_cuda_embedding(py::module_& m);
 void bind_cuda_optim(py::module_& m);
 void bind_cuda_boxes(py::module_& m);
+void bind_cuda_softmax(py::module_& m);
+void bind_cuda_loss(py::module_& m);
+void bind_cuda_norm(py::module_& m);
 
 namespace {
 
@@ -65,4 +68,7 @@ PYBIND11_MODULE(_cuda, m) {
   bind_cuda_embedding(m);
   bind_cuda_optim(m);
   bind_cuda_boxes(m);
+  bind_cuda_softmax(m);
+  bind_cuda_loss(m);
+  bind_cuda_norm(m);
 }
