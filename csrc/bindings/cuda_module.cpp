@@ -10,6 +10,7 @@ void bind_cuda_activation(py::module_& m);
 void bind_cuda_gemm(py::module_& m);
 void bind_cuda_embedding(py::module_& m);
 void bind_cuda_boxes(py::module_& m);
+void bind_cuda_rnn(py::module_& m);
 
 namespace {
 
@@ -59,4 +60,5 @@ PYBIND11_MODULE(_cuda, m) {
   bind_cuda_gemm(m);
   bind_cuda_embedding(m);
   bind_cuda_boxes(m);
+  bind_cuda_rnn(m);
 }

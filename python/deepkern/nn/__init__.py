@@ -9,3 +9,4 @@ from .module import Module, Parameter
 from .conv import Conv2d
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .softmax import LogSoftmax, Softmax
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
