@@ -16,6 +16,7 @@ void bind_cuda_boxes(py::module_& m);
 void bind_cuda_softmax(py::module_& m);
 void bind_cuda_loss(py::module_& m);
 void bind_cuda_norm(py::module_& m);
+void bind_cuda_rnn(py::module_& m);
 
 namespace {
 
@@ -71,4 +72,5 @@ PYBIND11_MODULE(_cuda, m) {
   bind_cuda_softmax(m);
   bind_cuda_loss(m);
   bind_cuda_norm(m);
+  bind_cuda_rnn(m);
 }
