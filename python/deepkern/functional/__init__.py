@@ -6,3 +6,4 @@
 from .activation import leaky_relu, relu, sigmoid, tanh
 from .basic import exp, log, matmul, mean, reshape, sum, transpose
 from .linear import linear
+from .attention import scaled_dot_product_attention
