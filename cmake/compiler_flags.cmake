@@ -12,3 +12,18 @@ function(dk_build_info target)
     DK_BUILD_TYPE="${CMAKE_BUILD_TYPE}"
     DK_COMPILER="${CMAKE_CXX_COMPILER_ID} ${CMAKE_CXX_COMPILER_VERSION}")
 endfunction()
+
+# Per-ISA kernel files: only these translation units get -m flags, and they are called only
+# after a run-time check of the CPU (dk::cpu_isa), so the rest of the binary stays baseline
+# x86-64. A file named csrc/cpu/<family>_avx512.cpp or <family>_avx2.cpp gets these flags.
+set(DK_FLAGS_AVX512 -mavx512f -mavx512vl -mavx512bw -mavx512dq -mavx2 -mfma)
+set(DK_FLAGS_AVX2 -mavx2 -mfma)
+function(dk_isa_source_flags)
+  foreach(src IN LISTS ARGN)
+    if(src MATCHES "_avx512\\.cpp$")
+      set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "${DK_FLAGS_AVX512}")
+    elseif(src MATCHES "_avx2\\.cpp$")
+      set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "${DK_FLAGS_AVX2}")
+    endif()
+  endforeach()
+endfunction()

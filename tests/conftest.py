@@ -6,5 +6,8 @@ from hypothesis import HealthCheck, settings
 # per property, no per-example deadline (first calls pay for thread-pool start-up).
 settings.register_profile("ci", max_examples=25, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
+# scripts/gpu_check.sh runs the CUDA tests under compute-sanitizer (~100x slower): few examples.
+settings.register_profile("sanitize", max_examples=3, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("thorough", max_examples=300, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -12,6 +12,8 @@ absolute term only matters for ops that are exact in the naive baseline (relu, m
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -26,6 +28,8 @@ def xp_for(device):
     if device == "cpu":
         return np
     if not dk.cuda.is_available():
+        if os.environ.get("DEEPKERN_REQUIRE_CUDA") == "1":  # scripts/gpu_check.sh: never skip
+            pytest.fail("DEEPKERN_REQUIRE_CUDA=1 but deepkern.cuda.is_available() is False")
         pytest.skip("no CUDA device (or CuPy) on this machine")
     import cupy
     return cupy

@@ -6,8 +6,15 @@
 #include "cpu/gemm.h"
 
 void bind_cpu_activation(py::module_& m);
+void bind_cpu_embedding(py::module_& m);
+void bind_cpu_boxes(py::module_& m);
 void bind_cpu_attention(py::module_& m);
 void bind_cpu_gemm(py::module_& m);
+void bind_cpu_conv(py::module_& m);
+void bind_cpu_pool(py::module_& m);
+void bind_cpu_softmax(py::module_& m);
+void bind_cpu_loss(py::module_& m);
+void bind_cpu_rnn(py::module_& m);
 
 PYBIND11_MODULE(_cpu, m) {
   m.doc() = "deepkern CPU kernels (C++17, OpenMP, run-time SIMD dispatch)";
@@ -24,6 +31,13 @@ PYBIND11_MODULE(_cpu, m) {
     return d;
   });
   bind_cpu_activation(m);
+  bind_cpu_embedding(m);
+  bind_cpu_boxes(m);
   bind_cpu_attention(m);
   bind_cpu_gemm(m);
+  bind_cpu_conv(m);
+  bind_cpu_pool(m);
+  bind_cpu_softmax(m);
+  bind_cpu_loss(m);
+  bind_cpu_rnn(m);
 }

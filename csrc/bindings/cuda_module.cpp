@@ -7,6 +7,10 @@
 #include "cuda/cuda_check.h"
 
 void bind_cuda_activation(py::module_& m);
+void bind_cuda_attention(py::module_& m);
+void bind_cuda_gemm(py::module_& m);
+void bind_cuda_embedding(py::module_& m);
+void bind_cuda_boxes(py::module_& m);
 
 namespace {
 
@@ -53,4 +57,8 @@ PYBIND11_MODULE(_cuda, m) {
     return d;
   });
   bind_cuda_activation(m);
+  bind_cuda_attention(m);
+  bind_cuda_gemm(m);
+  bind_cuda_embedding(m);
+  bind_cuda_boxes(m);
 }

@@ -1,40 +1,402 @@
-// GEMM, first version: a correct row-parallel loop nest. To be replaced by the packed,
-// register-blocked kernel; the interface in gemm.h stays.
+// GEMM on the CPU: C = alpha * op(A) @ op(B) + beta * C (+ bias), float32 and float64.
+//
+// Algorithm: GotoBLAS/BLIS blocking, written for row-major C (the vector dimension is N):
+//
+//   for i3 in M by mb:                       mb x kc block of op(A) packed -> L3
+//     for p in K by kc:                      (first p block applies beta and bias)
+//       pack op(A)[i3:+mb, p:+kc] into MR-row panels  (a[k*MR + r], zero-padded rows)
+//       for j2 in N by nb:
+//         pack op(B)[p:+kc, j2:+nb] into NR-column panels (b[k*NR + c], zero-padded) -> L2
+//         for ir in mb by MR:                MR x kc A panel stays in L1
+//           for jr in nb by NR:              kc x NR B panel streams from L2
+//             micro_kernel(...)              MR x NR accumulators in registers
+//
+// Transposes are absorbed by the packing (op(A) rows or columns are read as the layout
+// has them), alpha/beta/bias are applied in the micro-kernel's epilogue, and beta == 0
+// never reads C. Edge tiles: a micro-kernel is instantiated for every row count 1..MR
+// (no wasted FMAs on a short M edge) and edge columns are masked.
+//
+// Micro-kernels (gemm_avx512.cpp, gemm_avx2.cpp, and the portable set below) are chosen at
+// run time from dk::cpu_isa(); the AVX files are the only ones compiled with -m flags
+// (cmake/compiler_flags.cmake). Register allocation checked with
+//   objdump -d --no-show-raw-insn build/dev/_cpu*.so | less   (search the ukr<...14> symbol)
+// the k loop of the AVX-512 fp32 14x32 kernel is 2 vmovaps loads of B + 28 vfmadd231ps
+// with {1to16} broadcast operands from A and no rsp-relative access: no spills.
+//
+// Threads: the output is split into a tm x tn grid of independent sub-problems (M split at
+// MR, N at NR, tm * tn = threads, the split that packs the least redundant data), each
+// run by one thread with its own packing buffers: no barriers, no shared writes. Inside a
+// parallel region (dk::threads_for returns 1) everything runs on the calling thread, so
+// other op families may call gemm from their own parallel loops.
 #include "cpu/gemm.h"
 
-#include <vector>
+#include <omp.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <new>
+
+#include "core/checks.h"
+#include "core/cpu_features.h"
 #include "core/parallel.h"
+#include "cpu/gemm_kernels.h"
+#include "cpu/gemm_microkernel.h"
+#include "cpu/simd.h"
+
+namespace {
+
+// Portable micro-kernel (4x8): plain per-lane loops the compiler may vectorize with SSE2.
+template <typename TT>
+struct Portable {
+  using T = TT;
+  static constexpr int W = 4;
+  struct V {
+    T x[W];
+  };
+  using Mask = int;  // number of valid lanes
+  static V zero() { return V{}; }
+  static V set1(T v) { return V{{v, v, v, v}}; }
+  static V load(const T* p) { return loadu(p); }
+  static V loadu(const T* p) { return V{{p[0], p[1], p[2], p[3]}}; }
+  static void storeu(T* p, V v) {
+    for (int l = 0; l < W; ++l) p[l] = v.x[l];
+  }
+  static V bcast(const T* p) { return set1(*p); }
+  static V fma(V a, V b, V c) {
+    for (int l = 0; l < W; ++l) c.x[l] += a.x[l] * b.x[l];
+    return c;
+  }
+  static Mask mask(int n) { return n < 0 ? 0 : n > W ? W : n; }
+  static V loadm(Mask m, const T* p) {
+    V v{};
+    for (int l = 0; l < m; ++l) v.x[l] = p[l];
+    return v;
+  }
+  static void storem(T* p, Mask m, V v) {
+    for (int l = 0; l < m; ++l) p[l] = v.x[l];
+  }
+};
+
+constexpr auto kPortableF32 = make_set<Portable<float>, 4, 2, 1, 2, 3, 4>("portable-fp32-4x8", 256, 256, 1024);
+constexpr auto kPortableF64 = make_set<Portable<double>, 4, 2, 1, 2, 3, 4>("portable-fp64-4x8", 256, 256, 1024);
+
+}  // namespace
 
 namespace dk::cpu {
+namespace {
+
+using gemm_detail::Epilogue;
+using gemm_detail::KernelSet;
+
+std::atomic<int> g_isa{-1};  // forced ISA (set_gemm_isa), -1: the CPU's best
+
+Isa active_isa() {
+  const int forced = g_isa.load();
+  return forced < 0 ? cpu_isa() : static_cast<Isa>(forced);
+}
+
+template <typename T> const KernelSet<T>& kernels_for(Isa isa);
+template <>
+const KernelSet<float>& kernels_for<float>(Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return gemm_detail::avx512_f32();
+    case Isa::avx2: return gemm_detail::avx2_f32();
+    case Isa::baseline: break;
+  }
+  return kPortableF32;
+}
+template <>
+const KernelSet<double>& kernels_for<double>(Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return gemm_detail::avx512_f64();
+    case Isa::avx2: return gemm_detail::avx2_f64();
+    case Isa::baseline: break;
+  }
+  return kPortableF64;
+}
+
+// Per-thread packing buffers, 64-byte aligned, grown on demand and kept for the thread's
+// life (OpenMP threads persist, so repeated calls do not allocate).
+struct Buffer {
+  void* p = nullptr;
+  size_t bytes = 0;
+  ~Buffer() { std::free(p); }
+  template <typename T> T* get(int64_t n) {
+    const size_t need = static_cast<size_t>(n) * sizeof(T);
+    if (need > bytes) {
+      std::free(p);
+      bytes = (need + 63) / 64 * 64;
+      p = std::aligned_alloc(64, bytes);
+      if (p == nullptr) {
+        bytes = 0;
+        throw std::bad_alloc();
+      }
+    }
+    return static_cast<T*>(p);
+  }
+};
+thread_local Buffer t_pack_a, t_pack_b;
+
+// op(A)[i0:+mb, p0:+kc] -> MR-row panels: panel q holds a[k*MR + r] = op(A)[i0+q*MR+r, p0+k].
+template <typename T>
+void pack_a(bool trans, const T* A, int64_t lda, int64_t i0, int64_t p0, int64_t mb, int64_t kc, int mr, T* dst) {
+  for (int64_t ir = 0; ir < mb; ir += mr) {
+    const int m = static_cast<int>(std::min<int64_t>(mr, mb - ir));
+    T* d = dst + ir * kc;
+    if (trans) {  // op(A)[i, k] = A[k, i]: rows of A are contiguous in i
+      for (int64_t k = 0; k < kc; ++k) {
+        const T* s = A + (p0 + k) * lda + i0 + ir;
+        T* dk = d + k * mr;
+        for (int r = 0; r < m; ++r) dk[r] = s[r];
+        for (int r = m; r < mr; ++r) dk[r] = T(0);
+      }
+    } else {  // op(A)[i, k] = A[i, k]: read each row along k, write with stride MR
+      for (int r = 0; r < m; ++r) {
+        const T* s = A + (i0 + ir + r) * lda + p0;
+        for (int64_t k = 0; k < kc; ++k) d[k * mr + r] = s[k];
+      }
+      for (int r = m; r < mr; ++r)
+        for (int64_t k = 0; k < kc; ++k) d[k * mr + r] = T(0);
+    }
+  }
+}
+
+// op(B)[p0:+kc, j0:+nb] -> NR-column panels: panel q holds b[k*NR + c] = op(B)[p0+k, j0+q*NR+c].
+// Both cases read B sequentially (whole rows of the block, or strips of 16 along k), which
+// keeps the hardware prefetcher and the TLB happy when B is much larger than the caches.
+template <typename T>
+void pack_b(bool trans, const T* B, int64_t ldb, int64_t p0, int64_t j0, int64_t kc, int64_t nb, int nr, T* dst) {
+  if (!trans) {  // op(B)[k, j] = B[k, j]: row k of the block is nb contiguous values
+    for (int64_t k = 0; k < kc; ++k) {
+      const T* s = B + (p0 + k) * ldb + j0;
+      for (int64_t jr = 0; jr < nb; jr += nr) {
+        const int n = static_cast<int>(std::min<int64_t>(nr, nb - jr));
+        T* d = dst + jr * kc + k * nr;
+        std::memcpy(d, s + jr, sizeof(T) * n);
+        for (int c = n; c < nr; ++c) d[c] = T(0);
+      }
+    }
+    return;
+  }
+  constexpr int64_t kStrip = 16;  // op(B)[k, j] = B[j, k]: rows of B read along k, a strip at a time
+  for (int64_t jr = 0; jr < nb; jr += nr) {
+    const int n = static_cast<int>(std::min<int64_t>(nr, nb - jr));
+    T* d = dst + jr * kc;
+    for (int64_t k0 = 0; k0 < kc; k0 += kStrip) {
+      const int64_t k1 = std::min(kc, k0 + kStrip);
+      for (int c = 0; c < n; ++c) {
+        const T* s = B + (j0 + jr + c) * ldb + p0;
+        for (int64_t k = k0; k < k1; ++k) d[k * nr + c] = s[k];
+      }
+      for (int c = n; c < nr; ++c)
+        for (int64_t k = k0; k < k1; ++k) d[k * nr + c] = T(0);
+    }
+  }
+}
+
+template <typename T>
+struct Problem {
+  bool trans_a, trans_b;
+  int64_t M, N, K;
+  T alpha;
+  const T* A;
+  int64_t lda;
+  const T* B;
+  int64_t ldb;
+  T beta;
+  const T* bias;  // N entries or null
+  T* C;
+  int64_t ldc;
+};
+
+// C[i0:i1, j0:j1] on the calling thread.
+template <typename T>
+void gemm_block(const Problem<T>& P, const KernelSet<T>& ks, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  const int mr = ks.mr, nr = ks.nr;
+  const int64_t M = i1 - i0, N = j1 - j0;
+  if (M <= 0 || N <= 0) return;
+  const int64_t kc_max = std::min<int64_t>(ks.kc, P.K);
+  const int64_t mb_max = std::min<int64_t>(ks.mb, M);
+  const int64_t nb_max = std::min<int64_t>(ks.nb, N);
+  T* pa = t_pack_a.get<T>((mb_max + mr - 1) / mr * mr * kc_max);
+  T* pb = t_pack_b.get<T>((nb_max + nr - 1) / nr * nr * kc_max);
+  for (int64_t i3 = 0; i3 < M; i3 += ks.mb) {
+    const int64_t mb = std::min<int64_t>(ks.mb, M - i3);
+    for (int64_t p = 0; p < P.K; p += ks.kc) {
+      const int64_t kc = std::min<int64_t>(ks.kc, P.K - p);
+      pack_a(P.trans_a, P.A, P.lda, i0 + i3, p, mb, kc, mr, pa);
+      const bool first = p == 0;
+      for (int64_t j2 = 0; j2 < N; j2 += ks.nb) {
+        const int64_t nb = std::min<int64_t>(ks.nb, N - j2);
+        pack_b(P.trans_b, P.B, P.ldb, p, j0 + j2, kc, nb, nr, pb);
+        for (int64_t ir = 0; ir < mb; ir += mr) {
+          const int m = static_cast<int>(std::min<int64_t>(mr, mb - ir));
+          const auto kernel = ks.rows[m];
+          T* c_row = P.C + (i0 + i3 + ir) * P.ldc + j0 + j2;
+          for (int64_t jr = 0; jr < nb; jr += nr) {
+            const int n = static_cast<int>(std::min<int64_t>(nr, nb - jr));
+            const T* bias = first && P.bias != nullptr ? P.bias + j0 + j2 + jr : nullptr;
+            const Epilogue<T> epi{P.alpha, first ? P.beta : T(1), bias};
+            kernel(kc, pa + ir * kc, pb + jr * kc, c_row + jr, P.ldc, n, epi);
+          }
+        }
+      }
+    }
+  }
+}
+
+// K == 0: op(A) @ op(B) is zero, C = beta * C + bias (beta == 0 does not read C).
+template <typename T>
+void scale_c(const Problem<T>& P) {
+  for (int64_t i = 0; i < P.M; ++i) {
+    T* c = P.C + i * P.ldc;
+    for (int64_t j = 0; j < P.N; ++j) {
+      const T b = P.bias != nullptr ? P.bias[j] : T(0);
+      c[j] = P.beta == T(0) ? b : P.beta * c[j] + b;
+    }
+  }
+}
+
+// Split nth threads into tm x tn (rows x columns) to minimize redundant packing
+// (tn * M * K of A plus tm * K * N of B) with every thread getting at least one tile.
+void thread_grid(int nth, int64_t M, int64_t N, int mr, int nr, int& tm, int& tn) {
+  const int64_t pm = (M + mr - 1) / mr, pn = (N + nr - 1) / nr;
+  tm = 1;
+  tn = nth;
+  double best = -1;
+  for (int a = 1; a <= nth; ++a) {
+    if (nth % a != 0) continue;
+    const int b = nth / a;
+    if (a > pm || b > pn) continue;
+    const double cost = static_cast<double>(b) * M + static_cast<double>(a) * N;
+    if (best < 0 || cost < best) {
+      best = cost;
+      tm = a;
+      tn = b;
+    }
+  }
+}
+
+template <typename T>
+void run(const Problem<T>& P) {
+  if (P.M == 0 || P.N == 0) return;
+  if (P.K == 0) {
+    scale_c(P);
+    return;
+  }
+  const KernelSet<T>& ks = kernels_for<T>(active_isa());
+  const int nt = threads_for(P.M * P.N * P.K, int64_t(1) << 18);
+  if (nt <= 1) {
+    gemm_block(P, ks, 0, P.M, 0, P.N);
+    return;
+  }
+  std::exception_ptr error;  // a bad_alloc for packing buffers must not escape the region
+#pragma omp parallel num_threads(nt)
+  {
+    const int t = omp_get_thread_num(), nth = omp_get_num_threads();
+    int tm, tn;
+    thread_grid(nth, P.M, P.N, ks.mr, ks.nr, tm, tn);
+    const int ti = t / tn, tj = t % tn;
+    if (ti < tm) {
+      const int64_t pm = (P.M + ks.mr - 1) / ks.mr, pn = (P.N + ks.nr - 1) / ks.nr;
+      const int64_t i0 = std::min(P.M, pm * ti / tm * ks.mr), i1 = std::min(P.M, pm * (ti + 1) / tm * ks.mr);
+      const int64_t j0 = std::min(P.N, pn * tj / tn * ks.nr), j1 = std::min(P.N, pn * (tj + 1) / tn * ks.nr);
+      try {
+        gemm_block(P, ks, i0, i1, j0, j1);
+      } catch (...) {
+#pragma omp critical(dk_gemm_error)
+        error = std::current_exception();
+      }
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+DK_CLONES void add_rows(float* acc, const float* x, int64_t rows, int64_t ldx, int64_t n) {
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < n; ++j) acc[j] += x[i * ldx + j];
+}
+DK_CLONES void add_rows(double* acc, const double* x, int64_t rows, int64_t ldx, int64_t n) {
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < n; ++j) acc[j] += x[i * ldx + j];
+}
+
+}  // namespace
 
 template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
           const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
-  parallel_for(0, M, std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(1, N * K)), [&](int64_t lo, int64_t hi) {
-    std::vector<T> acc(N);
-    for (int64_t i = lo; i < hi; ++i) {
-      std::fill(acc.begin(), acc.end(), T(0));
-      for (int64_t k = 0; k < K; ++k) {
-        const T a = trans_a ? A[k * lda + i] : A[i * lda + k];
-        if (trans_b) {
-          for (int64_t j = 0; j < N; ++j) acc[j] += a * B[j * ldb + k];
-        } else {
-          const T* b = B + k * ldb;
-          for (int64_t j = 0; j < N; ++j) acc[j] += a * b[j];
-        }
-      }
-      T* c = C + i * ldc;
-      for (int64_t j = 0; j < N; ++j) c[j] = alpha * acc[j] + (beta == T(0) ? T(0) : beta * c[j]);
-    }
-  });
+  run(Problem<T>{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, nullptr, C, ldc});
 }
 
-const char* gemm_kernel_name() { return "portable-loop"; }
+template <typename T>
+void gemm_batched(int64_t batch, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+                  int64_t lda, int64_t stride_a, const T* B, int64_t ldb, int64_t stride_b, T beta, const T* bias,
+                  T* C, int64_t ldc, int64_t stride_c) {
+  if (batch <= 0 || M == 0 || N == 0) return;
+  auto one = [&](int64_t i) {
+    run(Problem<T>{trans_a, trans_b, M, N, K, alpha, A + i * stride_a, lda, B + i * stride_b, ldb, beta, bias,
+                   C + i * stride_c, ldc});
+  };
+  // Whole matrices per thread when the batch divides evenly or is large; otherwise each
+  // matrix uses all threads in turn.
+  const int nt = threads_for(batch * M * N * std::max<int64_t>(K, 1), int64_t(1) << 18);
+  if (nt > 1 && batch > 1 && (batch % nt == 0 || batch >= 4 * nt)) {
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t i = 0; i < batch; ++i) one(i);
+  } else {
+    for (int64_t i = 0; i < batch; ++i) one(i);
+  }
+}
+
+template <typename T>
+void column_sum(int64_t M, int64_t N, const T* X, int64_t ldx, T* out) {
+  if (N == 0) return;
+  std::fill(out, out + N, T(0));
+  if (M == 0) return;
+  const int nt = std::min<int64_t>(threads_for(M * N, int64_t(1) << 16), M);
+  if (nt <= 1) {
+    add_rows(out, X, M, ldx, N);
+    return;
+  }
+  // Each thread sums a block of rows into its own partial vector; partials are added in
+  // thread order, so the result does not depend on scheduling.
+  T* partial = t_pack_b.get<T>(static_cast<int64_t>(nt) * N);
+  std::fill(partial, partial + nt * N, T(0));
+#pragma omp parallel num_threads(nt)
+  {
+    const int t = omp_get_thread_num(), nth = omp_get_num_threads();
+    const int64_t r0 = M * t / nth, r1 = M * (t + 1) / nth;
+    add_rows(partial + t * N, X + r0 * ldx, r1 - r0, ldx, N);
+  }
+  add_rows(out, partial, nt, N, N);
+}
+
+void set_gemm_isa(Isa isa) {
+  DK_CHECK(static_cast<int>(isa) <= static_cast<int>(cpu_isa()), "set_gemm_isa: this CPU does not support ",
+           isa_name(isa), " (best: ", isa_name(cpu_isa()), ")");
+  g_isa = static_cast<int>(isa);
+}
+
+void reset_gemm_isa() { g_isa = -1; }
+
+const char* gemm_kernel_name() { return kernels_for<float>(active_isa()).name; }
+const char* gemm_kernel_name_f64() { return kernels_for<double>(active_isa()).name; }
 
 template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
                           int64_t, float, float*, int64_t);
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
                            int64_t, double, double*, int64_t);
+template void gemm_batched<float>(int64_t, bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,
+                                  int64_t, const float*, int64_t, int64_t, float, const float*, float*, int64_t,
+                                  int64_t);
+template void gemm_batched<double>(int64_t, bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t,
+                                   int64_t, const double*, int64_t, int64_t, double, const double*, double*,
+                                   int64_t, int64_t);
+template void column_sum<float>(int64_t, int64_t, const float*, int64_t, float*);
+template void column_sum<double>(int64_t, int64_t, const double*, int64_t, double*);
 
 }  // namespace dk::cpu

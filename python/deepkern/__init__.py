@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version as _pkg_version
 
 from . import _cpu, cuda, ops, reference
-from . import functional
+from . import functional, nn
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad
 from ._random import manual_seed
 
@@ -20,7 +20,7 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = _cpu.build_info()["version"]
 
 __all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "ops", "reference",
-           "functional", "cuda", "set_num_threads", "get_num_threads", "info", "manual_seed",
+           "functional", "nn", "cuda", "set_num_threads", "get_num_threads", "info", "manual_seed",
            "__version__"]
 
 

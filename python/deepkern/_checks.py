@@ -64,7 +64,7 @@ def index_array(op: str, name: str, x, xp, dtype="int64"):
         raise TypeError(f"{op}: {name} is {_kind(x)} but the data is on the other device")
     if x.dtype.kind not in "iu":
         raise TypeError(f"{op}: {name} must be an integer array, got {x.dtype}")
-    return xp.ascontiguousarray(x, dtype=dtype)
+    return xp.ascontiguousarray(x, dtype=dtype).reshape(x.shape)  # ascontiguousarray makes 0-d 1-D
 
 
 def ndim(op: str, name: str, x, expected: int, layout: str = ""):

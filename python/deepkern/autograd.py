@@ -113,8 +113,11 @@ class Tensor:
     def __init__(self, data, requires_grad: bool = False, dtype=None):
         if isinstance(data, Tensor):
             data = data.data
+        if isinstance(data, np.generic):  # a NumPy scalar (e.g. from a full reduction) keeps its dtype
+            data = np.asarray(data)
         if not is_array(data):
-            data = np.asarray(data, dtype=dtype if dtype is not None else None)
+            # Python floats and lists become float32, PyTorch's default dtype.
+            data = np.asarray(data, dtype=dtype)
             if data.dtype.kind == "f" and dtype is None:
                 data = data.astype(np.float32)
         elif dtype is not None and data.dtype != np.dtype(dtype):

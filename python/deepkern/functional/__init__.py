@@ -4,6 +4,15 @@
     y = F.relu(F.linear(x, w, b))
 """
 from .activation import leaky_relu, relu, sigmoid, tanh
-from .basic import exp, log, matmul, mean, reshape, sum, transpose
+from .basic import (abs, broadcast_to, cat, chunk, clamp, exp, expand, flatten, log, matmul, max,
+                    maximum, mean, min, minimum, reshape, split, sqrt, squeeze, stack, sum,
+                    transpose, unsqueeze, where)
+from .embedding import embedding
 from .linear import linear
 from .attention import scaled_dot_product_attention
+from .conv import conv2d
+from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from .softmax import log_softmax, softmax
+from .loss import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
+from .rnn import (coupled_lstm_cell, gru, gru_cell, lstm, lstm_cell, peephole_lstm_cell, rnn, rnn_cell,
+                  simple_gru_cell)

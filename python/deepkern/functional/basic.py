@@ -100,6 +100,8 @@ class Pow(Function):
     def backward(self, g):
         (a,) = self.saved
         p = a.dtype.type(self.exponent)
+        if p == 0:
+            return array_module(a).zeros_like(a), None
         return g * p * a ** (p - 1), None
 
 
@@ -168,8 +170,8 @@ class Reshape(Function):
 
 class Transpose(Function):
     def forward(self, a, axes=None):
-        self.axes = axes
-        return a.transpose(axes)
+        self.axes = None if axes is None else tuple(ax % a.ndim for ax in axes)
+        return a.transpose(self.axes)
 
     def backward(self, g):
         if self.axes is None:
@@ -185,8 +187,16 @@ class GetItem(Function):
     def backward(self, g):
         xp = array_module(g)
         out = xp.zeros(self.shape, dtype=self.dtype)
-        xp.add.at(out, self.index, g)
+        if _is_basic_index(self.index):
+            out[self.index] = g           # a view: each element is selected at most once
+        else:
+            xp.add.at(out, self.index, g)  # fancy indices may repeat: accumulate
         return out
+
+
+def _is_basic_index(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (slice, int, np.integer)) for p in parts)
 
 
 class Cast(Function):
@@ -198,12 +208,163 @@ class Cast(Function):
         return g.astype(self.src)
 
 
+
+class Sqrt(Function):
+    def forward(self, a):
+        y = array_module(a).sqrt(a)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, g):
+        return g / (2 * self.saved[0])
+
+
+class Abs(Function):
+    def forward(self, a):
+        self.save_for_backward(a)
+        return array_module(a).abs(a)
+
+    def backward(self, g):
+        return g * array_module(g).sign(self.saved[0])
+
+
+class Where(Function):
+    """cond ? a : b with broadcasting; cond is a boolean array (not differentiated)."""
+
+    def forward(self, cond, a, b):
+        self.cond, self.shapes = cond, (a.shape, b.shape)
+        return array_module(a).where(cond, a, b)
+
+    def backward(self, g):
+        zero = g.dtype.type(0)
+        xp = array_module(g)
+        return (None, _unbroadcast(xp.where(self.cond, g, zero), self.shapes[0]),
+                _unbroadcast(xp.where(self.cond, zero, g), self.shapes[1]))
+
+
+class Reduce(Function):
+    """max or min over one axis (or all), routing the gradient to the arg-extremum only
+    (the first one on ties), as torch.max(x, dim) does."""
+
+    def forward(self, a, axis=None, keepdims=False, largest=True):
+        xp = array_module(a)
+        flat = a.reshape(-1) if axis is None else a
+        ax = 0 if axis is None else axis
+        if flat.shape[ax] == 0:
+            raise ValueError(f"{'max' if largest else 'min'}: cannot reduce over an empty axis "
+                             f"(shape {tuple(a.shape)}, axis {axis})")
+        idx = xp.expand_dims((xp.argmax if largest else xp.argmin)(flat, axis=ax), ax)
+        self.shape, self.flat_shape, self.axis, self.idx = a.shape, flat.shape, ax, idx
+        out = xp.take_along_axis(flat, idx, axis=ax)
+        if axis is None:
+            return out.reshape((1,) * a.ndim if keepdims else ())
+        return out if keepdims else out.squeeze(ax)
+
+    def backward(self, g):
+        xp = array_module(g)
+        full = xp.zeros(self.flat_shape, dtype=g.dtype)
+        xp.put_along_axis(full, self.idx, g.reshape(self.idx.shape), axis=self.axis)
+        return full.reshape(self.shape)
+
+
+class Maximum(Function):
+    """Elementwise max(a, b) (min when ``largest=False``) with broadcasting; on ties the
+    gradient goes to a."""
+
+    def forward(self, a, b, largest=True):
+        self.pick_a = (a >= b) if largest else (a <= b)
+        self.shapes = (a.shape, b.shape)
+        return array_module(a).where(self.pick_a, a, b)
+
+    def backward(self, g):
+        xp = array_module(g)
+        zero = g.dtype.type(0)
+        return (_unbroadcast(xp.where(self.pick_a, g, zero), self.shapes[0]),
+                _unbroadcast(xp.where(self.pick_a, zero, g), self.shapes[1]))
+
+
+class Clamp(Function):
+    def forward(self, a, low=None, high=None):
+        xp = array_module(a)
+        self.inside = xp.ones(a.shape, dtype=bool)
+        if low is not None:
+            self.inside &= a >= low
+        if high is not None:
+            self.inside &= a <= high
+        return xp.clip(a, low, high).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        return g * self.inside
+
+
+class Cat(Function):
+    def forward(self, *arrays, axis=0):
+        self.axis = axis
+        self.sizes = [a.shape[axis] for a in arrays]
+        return array_module(arrays[0]).concatenate(arrays, axis=axis)
+
+    def backward(self, g):
+        xp = array_module(g)
+        bounds = np.cumsum(self.sizes)[:-1].tolist()
+        return tuple(xp.split(g, bounds, axis=self.axis))
+
+
+class Stack(Function):
+    def forward(self, *arrays, axis=0):
+        self.axis = axis
+        return array_module(arrays[0]).stack(arrays, axis=axis)
+
+    def backward(self, g):
+        xp = array_module(g)
+        return tuple(xp.moveaxis(g, self.axis, 0))
+
+
+class Split(Function):
+    """Pieces of sizes ``sizes`` along ``axis`` (a multi-output Function)."""
+
+    def forward(self, a, sizes, axis=0):
+        self.shape, self.axis = a.shape, axis
+        bounds = np.cumsum(sizes)[:-1].tolist()
+        return tuple(array_module(a).split(a, bounds, axis=axis))
+
+    def backward(self, *grads):
+        return array_module(grads[0]).concatenate(grads, axis=self.axis)
+
+
+class BroadcastTo(Function):
+    def forward(self, a, shape):
+        self.shape = a.shape
+        return array_module(a).broadcast_to(a, shape)
+
+    def backward(self, g):
+        return _unbroadcast(g, self.shape)
+
+
 def _index(idx):
     if isinstance(idx, Tensor):
         return idx.data
     if isinstance(idx, tuple):
         return tuple(i.data if isinstance(i, Tensor) else i for i in idx)
     return idx
+
+
+def _axis(op, x, axis, extra=0):
+    """``axis`` normalized to [0, ndim + extra) with a clear error."""
+    n = x.ndim + extra
+    if not -n <= axis < n:
+        raise ValueError(f"{op}: axis {axis} is out of range for {x.ndim}-D input of shape {x.shape}")
+    return axis % n
+
+
+def _tensors(op, tensors):
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{op}: expected a non-empty sequence of tensors")
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    dtypes = {t.dtype for t in tensors}
+    if len(dtypes) > 1:
+        raise TypeError(f"{op}: tensors have dtypes {sorted(map(str, dtypes))} (no implicit promotion)")
+    return tensors
 
 
 def sum(x, axis=None, keepdims=False):
@@ -225,6 +386,7 @@ def reshape(x, shape):
 
 
 def transpose(x, axes=None):
+    """Permute the axes (NumPy's transpose: reversed when ``axes`` is None)."""
     return Transpose.apply(x, axes=None if axes is None else tuple(axes))
 
 
@@ -238,6 +400,161 @@ def exp(x):
 
 def log(x):
     return Log.apply(x)
+
+
+def sqrt(x):
+    return Sqrt.apply(x)
+
+
+def abs(x):
+    """|x|; the gradient at 0 is 0 (sign), as in PyTorch."""
+    return Abs.apply(x)
+
+
+def where(cond, a, b):
+    """Elementwise ``a`` where ``cond`` else ``b`` (broadcasting); ``cond`` is a boolean array
+    or Tensor and gets no gradient."""
+    cond = cond.data if isinstance(cond, Tensor) else cond
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where: cond must be a boolean array, got {cond.dtype}")
+    a, b = _operands(a, b, "where")
+    return Where.apply(cond, a, b)
+
+
+def max(x, axis=None, keepdims=False):
+    """Largest value over ``axis`` (all values when None); the gradient flows to the first
+    arg-max only. For the elementwise maximum of two tensors use ``maximum``."""
+    if axis is not None:
+        axis = _axis("max", x, axis)
+    return Reduce.apply(x, axis=axis, keepdims=keepdims, largest=True)
+
+
+def min(x, axis=None, keepdims=False):
+    """Smallest value over ``axis`` (all values when None); the gradient flows to the first
+    arg-min only."""
+    if axis is not None:
+        axis = _axis("min", x, axis)
+    return Reduce.apply(x, axis=axis, keepdims=keepdims, largest=False)
+
+
+def maximum(a, b):
+    """Elementwise max with broadcasting (ties send the gradient to ``a``)."""
+    return Maximum.apply(*_operands(a, b, "maximum"), largest=True)
+
+
+def minimum(a, b):
+    """Elementwise min with broadcasting (ties send the gradient to ``a``)."""
+    return Maximum.apply(*_operands(a, b, "minimum"), largest=False)
+
+
+def clamp(x, min=None, max=None):
+    """x clipped to [min, max] (either bound may be None); gradient 1 inside, 0 outside."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    return Clamp.apply(x, low=min, high=max)
+
+
+def cat(tensors, axis=0):
+    """Concatenate along an existing ``axis``: shapes equal except along ``axis``."""
+    tensors = _tensors("cat", tensors)
+    axis = _axis("cat", tensors[0], axis)
+    ref = tensors[0].shape
+    for i, t in enumerate(tensors):
+        if t.ndim != len(ref) or t.shape[:axis] + t.shape[axis + 1:] != ref[:axis] + ref[axis + 1:]:
+            raise ValueError(f"cat: tensor {i} has shape {t.shape} but tensor 0 has shape {ref} "
+                             f"(they may differ along axis {axis} only)")
+    return Cat.apply(*tensors, axis=axis)
+
+
+def stack(tensors, axis=0):
+    """Stack equal-shaped tensors along a new ``axis``."""
+    tensors = _tensors("stack", tensors)
+    axis = _axis("stack", tensors[0], axis, extra=1)
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise ValueError(f"stack: tensor {i} has shape {t.shape} but tensor 0 has shape "
+                             f"{tensors[0].shape}")
+    return Stack.apply(*tensors, axis=axis)
+
+
+def split(x, split_size_or_sections, axis=0):
+    """Split along ``axis`` into pieces of ``split_size`` (the last may be smaller) or of the
+    listed sizes, which must sum to the axis length (PyTorch's torch.split)."""
+    axis = _axis("split", x, axis)
+    n = x.shape[axis]
+    if isinstance(split_size_or_sections, (list, tuple)):
+        sizes = [int(s) for s in split_size_or_sections]
+        if builtins.sum(sizes) != n or builtins.min(sizes, default=0) < 0:
+            raise ValueError(f"split: sections {sizes} must be >= 0 and sum to {n} "
+                             f"(axis {axis} of shape {x.shape})")
+    else:
+        size = int(split_size_or_sections)
+        if size <= 0:
+            raise ValueError(f"split: split_size must be > 0, got {size}")
+        sizes = [builtins.min(size, n - s) for s in range(0, n, size)] or [0]
+    return Split.apply(x, sizes=sizes, axis=axis)
+
+
+def chunk(x, chunks, axis=0):
+    """``chunks`` pieces of ceil(n / chunks) along ``axis`` (fewer when n is small), as
+    torch.chunk."""
+    if int(chunks) <= 0:
+        raise ValueError(f"chunk: chunks must be > 0, got {chunks}")
+    n = x.shape[_axis("chunk", x, axis)]
+    return split(x, builtins.max(1, -(-n // int(chunks))), axis)
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    """Merge axes start_dim..end_dim (inclusive) into one, as torch.flatten."""
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    s, e = _axis("flatten", x, start_dim), _axis("flatten", x, end_dim)
+    if s > e:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
+                         f"for shape {x.shape}")
+    merged = int(np.prod(x.shape[s:e + 1]))
+    return reshape(x, x.shape[:s] + (merged,) + x.shape[e + 1:])
+
+
+def unsqueeze(x, axis):
+    """A new size-1 axis at ``axis`` (in [-ndim-1, ndim])."""
+    axis = _axis("unsqueeze", x, axis, extra=1)
+    return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
+
+
+def squeeze(x, axis=None):
+    """Drop size-1 axes (all of them, or only ``axis`` when it has size 1, as PyTorch)."""
+    if axis is None:
+        return reshape(x, tuple(s for s in x.shape if s != 1))
+    axis = _axis("squeeze", x, axis)
+    if x.shape[axis] != 1:
+        return x
+    return reshape(x, x.shape[:axis] + x.shape[axis + 1:])
+
+
+def broadcast_to(x, shape):
+    """``x`` broadcast to ``shape`` (NumPy rules); the gradient sums over broadcast axes."""
+    shape = tuple(int(s) for s in shape)
+    try:
+        np.broadcast_shapes(x.shape, shape)
+    except ValueError:
+        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
+    if np.broadcast_shapes(x.shape, shape) != shape:
+        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}")
+    return BroadcastTo.apply(x, shape=shape)
+
+
+def expand(x, *shape):
+    """PyTorch's Tensor.expand: broadcast_to where -1 keeps that axis's size."""
+    shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    lead = len(shape) - x.ndim
+    return broadcast_to(x, tuple(x.shape[i - lead] if s == -1 and i >= lead else s
+                                 for i, s in enumerate(shape)))
+
+
+def _shape_args(args):
+    """t.reshape(2, 3) and t.reshape((2, 3)) both mean (2, 3)."""
+    return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
 
 
 def _binary(fn, name, reflected=False):
@@ -258,12 +575,24 @@ Tensor.__rtruediv__ = _binary(Div, "div", reflected=True)
 Tensor.__matmul__ = _binary(MatMul, "matmul")
 Tensor.__rmatmul__ = _binary(MatMul, "matmul", reflected=True)
 Tensor.__neg__ = lambda self: Neg.apply(self)
+Tensor.__abs__ = abs
 Tensor.__pow__ = lambda self, p: Pow.apply(self, exponent=p)
 Tensor.__getitem__ = lambda self, idx: GetItem.apply(self, index=_index(idx))
-Tensor.sum = lambda self, axis=None, keepdims=False: sum(self, axis, keepdims)
-Tensor.mean = lambda self, axis=None, keepdims=False: mean(self, axis, keepdims)
-Tensor.reshape = lambda self, *shape: reshape(self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
-Tensor.transpose = lambda self, *axes: transpose(self, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else (axes or None))
-Tensor.T = property(lambda self: transpose(self))
-Tensor.exp = lambda self: exp(self)
-Tensor.log = lambda self: log(self)
+Tensor.sum = sum
+Tensor.mean = mean
+Tensor.max = max
+Tensor.min = min
+Tensor.reshape = lambda self, *shape: reshape(self, _shape_args(shape))
+Tensor.view = Tensor.reshape
+Tensor.transpose = lambda self, *axes: transpose(self, _shape_args(axes) or None)
+Tensor.permute = Tensor.transpose
+Tensor.T = property(transpose)
+Tensor.exp = exp
+Tensor.log = log
+Tensor.sqrt = sqrt
+Tensor.abs = abs
+Tensor.clamp = clamp
+Tensor.flatten = flatten
+Tensor.unsqueeze = unsqueeze
+Tensor.squeeze = squeeze
+Tensor.expand = expand

@@ -1,4 +1,4 @@
-"""Differentiable fully connected layer over deepkern.ops.linear."""
+"""Differentiable fully connected layer over deepkern.ops.linear / linear_backward."""
 from __future__ import annotations
 
 from .. import ops
@@ -13,15 +13,13 @@ class Linear(Function):
 
     def backward(self, grad):
         x, w = self.saved
-        gx, gw, gb = ops.linear_backward(grad, x, w, need_bias=self.has_bias)
-        return gx, gw, gb
+        return ops.linear_backward(grad, x, w, need_bias=self.has_bias)
 
 
 def linear(x, weight, bias=None):
-    """x @ weight.T + bias for x of shape (N, in) or (*, in); weight (out, in); bias (out,)."""
-    lead = x.shape[:-1]
-    if len(lead) != 1:
-        from .basic import reshape
-        y = Linear.apply(reshape(x, (-1, x.shape[-1])), weight, bias)
-        return reshape(y, (*lead, weight.shape[0]))
+    """x @ weight.T + bias, as ``torch.nn.functional.linear``.
+
+    Shapes: x (*, in_features), weight (out_features, in_features), bias (out_features,) or
+    None -> (*, out_features).
+    """
     return Linear.apply(x, weight, bias)

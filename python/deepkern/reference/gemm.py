@@ -1,15 +1,23 @@
-"""Pure-NumPy matrix products: the ground truth for deepkern.ops.gemm."""
+"""Pure-NumPy matrix products: the ground truth for deepkern.ops.gemm (same names, shapes and
+signatures; dtype-generic, so they also run on long double)."""
 import numpy as np
 
 
 def matmul(a, b, trans_a=False, trans_b=False):
-    return np.matmul(a.T if trans_a else a, b.T if trans_b else b)
+    """op(a) @ op(b); op transposes the last two dims. 2-D, or 3-D with a 2-D operand broadcast."""
+    return np.matmul(np.swapaxes(a, -1, -2) if trans_a else a, np.swapaxes(b, -1, -2) if trans_b else b)
 
 
 def linear(x, w, b=None):
-    y = x @ w.T
+    """x (*, in) @ w.T (in, out) + b (out,) -> (*, out)."""
+    y = np.matmul(x, w.T)
     return y + b if b is not None else y
 
 
 def linear_backward(grad_out, x, w, need_bias=True):
-    return grad_out @ w, grad_out.T @ x, (grad_out.sum(axis=0) if need_bias else None)
+    """(grad_x (*, in), grad_w (out, in), grad_b (out,) or None) for grad_out (*, out)."""
+    rows = int(np.prod(x.shape[:-1]))
+    g2, x2 = grad_out.reshape(rows, w.shape[0]), x.reshape(rows, w.shape[1])
+    grad_x = np.matmul(grad_out, w)
+    grad_w = np.matmul(g2.T, x2)
+    return grad_x, grad_w, (g2.sum(axis=0) if need_bias else None)

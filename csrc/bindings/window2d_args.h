@@ -1,0 +1,62 @@
+// Building checked conv / pooling geometries from the binding arguments (shared by the CPU
+// and CUDA entry points of the conv and pool families).
+#pragma once
+#include <array>
+#include <string>
+#include <vector>
+
+#include "core/tensor_view.h"
+#include "core/window2d.h"
+
+namespace dk::bind {
+
+using Pair = std::array<int64_t, 2>;
+using Quad = std::array<int64_t, 4>;
+
+// x_shape (N, C, H, W), w_shape (K, C/groups, R, S); padding (top, bottom, left, right).
+inline Conv2dGeom conv_geom(const std::vector<int64_t>& xs, const std::vector<int64_t>& ws, Pair stride,
+                            Quad padding, Pair dilation, int64_t groups, const char* op) {
+  DK_CHECK(xs.size() == 4, op, ": x must be 4-D (N, C, H, W), got shape ", shape_str(xs));
+  DK_CHECK(ws.size() == 4, op, ": weight must be 4-D (C_out, C_in/groups, kH, kW), got shape ", shape_str(ws));
+  Conv2dGeom g;
+  g.N = xs[0], g.C = xs[1], g.H = xs[2], g.W = xs[3];
+  g.K = ws[0], g.R = ws[2], g.S = ws[3];
+  g.groups = groups;
+  g.sh = stride[0], g.sw = stride[1];
+  g.pt = padding[0], g.pb = padding[1], g.pl = padding[2], g.pr = padding[3];
+  g.dh = dilation[0], g.dw = dilation[1];
+  DK_CHECK(groups >= 1 && ws[1] * groups == g.C, op, ": weight has ", ws[1], " input channels per group (groups=",
+           groups, ") but x has ", g.C, " channels (x.shape=", shape_str(xs), ", weight.shape=", shape_str(ws), ")");
+  g.finish(op);
+  return g;
+}
+
+// Planes are all leading dimensions of a (..., H, W) shape.
+inline Pool2dGeom pool_geom(const std::vector<int64_t>& xs, Pair kernel, Pair stride, Pair padding, const char* op) {
+  DK_CHECK(xs.size() >= 2, op, ": x must have at least 2 dimensions (..., H, W), got shape ", shape_str(xs));
+  Pool2dGeom g;
+  g.planes = 1;
+  for (size_t d = 0; d + 2 < xs.size(); ++d) g.planes *= xs[d];
+  g.H = xs[xs.size() - 2], g.W = xs[xs.size() - 1];
+  g.kh = kernel[0], g.kw = kernel[1], g.sh = stride[0], g.sw = stride[1], g.ph = padding[0], g.pw = padding[1];
+  g.finish(op);
+  return g;
+}
+
+// Shape with the last two dimensions replaced by (P, Q).
+inline std::vector<int64_t> pooled_shape(const std::vector<int64_t>& xs, int64_t P, int64_t Q) {
+  std::vector<int64_t> s = xs;
+  s[s.size() - 2] = P;
+  s[s.size() - 1] = Q;
+  return s;
+}
+
+inline ConvPass conv_pass(const std::string& name) {
+  if (name == "forward") return ConvPass::forward;
+  if (name == "backward_data") return ConvPass::backward_data;
+  if (name == "backward_weight") return ConvPass::backward_weight;
+  throw std::invalid_argument("conv2d_workspace_size: pass must be 'forward', 'backward_data' or "
+                              "'backward_weight', got '" + name + "'");
+}
+
+}  // namespace dk::bind

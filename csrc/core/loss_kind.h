@@ -1,0 +1,15 @@
+#pragma once
+#include <stdexcept>
+#include <string>
+
+namespace dk {
+// Elementwise losses shared by the CPU and CUDA kernels (csrc/*/loss.*).
+enum class PointwiseLoss { mse, bce, bce_logits };
+
+inline PointwiseLoss parse_pointwise_loss(const std::string& name) {
+  if (name == "mse") return PointwiseLoss::mse;
+  if (name == "bce") return PointwiseLoss::bce;
+  if (name == "bce_logits") return PointwiseLoss::bce_logits;
+  throw std::invalid_argument("pointwise_loss: unknown kind '" + name + "' (mse, bce, bce_logits)");
+}
+}  // namespace dk

@@ -1,0 +1,101 @@
+// The register-blocked GEMM micro-kernel, written once over a SIMD traits type S and
+// instantiated by each per-ISA file (gemm_avx512.cpp, gemm_avx2.cpp) under that file's own
+// -m flags. Everything here has internal linkage (anonymous namespace), so an AVX-512 copy of
+// it can never be picked by the linker for code that runs on an older CPU.
+//
+// S provides: T, V (a vector of W lanes of T), Mask, zero(), set1(x), load(p) (aligned),
+// loadu(p), storeu(p, v), bcast(p), fma(a, b, c) = a*b + c, mask(n) (first n lanes, n may
+// be <= 0 or >= W), loadm(mask, p) (masked lanes read as 0, others not touched), storem(p,
+// mask, v).
+//
+// Tile: M rows (M <= MR, the packed A stride) x NV*W columns. The M*NV accumulators, the NV
+// B vectors of one k step and one broadcast A value must fit in the register file
+// (AVX-512 fp32 14x32: 28 + 2 + 1 = 31 of 32 zmm; AVX2 fp32 6x16: 12 + 2 + 1 = 15 of 16 ymm).
+// GCC unrolls the constant-trip loops and keeps acc[][] in registers; checked with
+// `objdump -d --no-show-raw-insn _cpu*.so` on the k loop of ukr<..., MR, ..., MR>: only
+// vfmadd231p{s,d} with register/embedded-broadcast operands and the two B loads, no stack
+// traffic (see gemm.cpp's header for the command).
+#pragma once
+#include <cstdint>
+
+#include "cpu/gemm_kernels.h"
+
+namespace {
+
+using dk::cpu::gemm_detail::Epilogue;
+
+template <class S, int NV, int M, bool kFull>
+inline __attribute__((always_inline)) void store_tile(typename S::V (&acc)[M][NV], typename S::T* c, int64_t ldc,
+                                                      int n, const Epilogue<typename S::T>& e) {
+  using V = typename S::V;
+  constexpr int W = S::W;
+  typename S::Mask mask[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) mask[v] = S::mask(n - v * W);
+  V bias[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v)
+    bias[v] = e.bias == nullptr ? S::zero() : kFull ? S::loadu(e.bias + v * W) : S::loadm(mask[v], e.bias + v * W);
+  const V alpha = S::set1(e.alpha);
+  const V beta = S::set1(e.beta);
+  const bool read_c = e.beta != typename S::T(0);
+#pragma GCC unroll 16
+  for (int i = 0; i < M; ++i) {
+    typename S::T* ci = c + i * ldc;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      V r = S::fma(alpha, acc[i][v], bias[v]);
+      if (kFull) {
+        if (read_c) r = S::fma(beta, S::loadu(ci + v * W), r);
+        S::storeu(ci + v * W, r);
+      } else {
+        if (read_c) r = S::fma(beta, S::loadm(mask[v], ci + v * W), r);
+        S::storem(ci + v * W, mask[v], r);
+      }
+    }
+  }
+}
+
+template <class S, int MR, int NV, int M>
+void ukr(int64_t kc, const typename S::T* __restrict__ a, const typename S::T* __restrict__ b, typename S::T* c,
+         int64_t ldc, int n, const Epilogue<typename S::T>& e) {
+  using V = typename S::V;
+  constexpr int W = S::W;
+  V acc[M][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < M; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = S::zero();
+  // The C tile is needed only after the k loop: start fetching it now.
+#pragma GCC unroll 16
+  for (int i = 0; i < M; ++i) {
+    __builtin_prefetch(c + i * ldc, 1);
+    __builtin_prefetch(c + i * ldc + NV * W - 1, 1);
+  }
+#pragma GCC unroll 2
+  for (int64_t k = 0; k < kc; ++k) {
+    V bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bv[v] = S::load(b + v * W);
+#pragma GCC unroll 16
+    for (int i = 0; i < M; ++i) {
+      const V ai = S::bcast(a + i);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = S::fma(ai, bv[v], acc[i][v]);
+    }
+    a += MR;
+    b += NV * W;
+  }
+  if (n == NV * W)
+    store_tile<S, NV, M, true>(acc, c, ldc, n, e);
+  else
+    store_tile<S, NV, M, false>(acc, c, ldc, n, e);
+}
+
+// The KernelSet of one ISA and dtype: rows[m] = ukr<S, MR, NV, m> for m = 1..MR.
+template <class S, int MR, int NV, int... Ms>
+constexpr dk::cpu::gemm_detail::KernelSet<typename S::T> make_set(const char* name, int kc, int nb, int mb) {
+  return {name, MR, NV * S::W, kc, nb, mb, {nullptr, &ukr<S, MR, NV, Ms>...}};
+}
+
+}  // namespace

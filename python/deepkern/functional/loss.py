@@ -1,0 +1,108 @@
+"""Differentiable losses over deepkern.ops.loss, with PyTorch's names and arguments.
+
+Class targets (cross_entropy, nll_loss) are integer arrays or Tensors and get no gradient;
+``weight``/``pos_weight`` are constants (arrays or Tensors). mse_loss differentiates both
+input and target; the BCE losses differentiate their input only.
+"""
+from __future__ import annotations
+
+from .. import ops
+from .._backend import array_module
+from ..autograd import Function, Tensor
+
+
+def _grad_array(grad, like):
+    """NumPy turns 0-d results into scalars on the way back; the ops want arrays."""
+    return array_module(like).asarray(grad, dtype=like.dtype)
+
+
+class CrossEntropy(Function):
+    def forward(self, logits, target, weight=None, ignore_index=-100, reduction="mean"):
+        loss, row_max, row_logsum = ops.cross_entropy_forward(logits, target, weight, ignore_index, reduction)
+        self.save_for_backward(logits, target, row_max, row_logsum, weight)
+        self.options = (ignore_index, reduction)
+        return loss
+
+    def backward(self, grad):
+        logits, target, row_max, row_logsum, weight = self.saved
+        grad = _grad_array(grad, logits)
+        return ops.cross_entropy_backward(grad, logits, target, row_max, row_logsum, weight, *self.options), None, None
+
+
+class NLLLoss(Function):
+    def forward(self, logp, target, weight=None, ignore_index=-100, reduction="mean"):
+        self.save_for_backward(logp, target, weight)
+        self.options = (ignore_index, reduction)
+        return ops.nll_loss(logp, target, weight, ignore_index, reduction)
+
+    def backward(self, grad):
+        logp, target, weight = self.saved
+        return ops.nll_loss_backward(_grad_array(grad, logp), logp, target, weight, *self.options), None, None
+
+
+class MSELoss(Function):
+    def forward(self, input, target, reduction="mean"):
+        self.save_for_backward(input, target)
+        self.reduction = reduction
+        return ops.mse_loss(input, target, reduction)
+
+    def backward(self, grad):
+        input, target = self.saved
+        g = ops.mse_loss_backward(_grad_array(grad, input), input, target, self.reduction)
+        return g, -g
+
+
+class BCELoss(Function):
+    def forward(self, input, target, weight=None, reduction="mean"):
+        self.save_for_backward(input, target, weight)
+        self.reduction = reduction
+        return ops.binary_cross_entropy(input, target, weight, reduction)
+
+    def backward(self, grad):
+        input, target, weight = self.saved
+        return ops.binary_cross_entropy_backward(_grad_array(grad, input), input, target, weight, self.reduction), None, None
+
+
+class BCEWithLogitsLoss(Function):
+    def forward(self, input, target, weight=None, pos_weight=None, reduction="mean"):
+        self.save_for_backward(input, target, weight, pos_weight)
+        self.reduction = reduction
+        return ops.binary_cross_entropy_with_logits(input, target, weight, reduction, pos_weight)
+
+    def backward(self, grad):
+        input, target, weight, pos_weight = self.saved
+        g = ops.binary_cross_entropy_with_logits_backward(_grad_array(grad, input), input, target, weight, self.reduction, pos_weight)
+        return g, None, None, None
+
+
+def _no_target_grad(op, target):
+    if isinstance(target, Tensor) and target.requires_grad:
+        raise ValueError(f"{op}: gradients wrt target are not supported; pass target.detach()")
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Cross-entropy of logits (N, C) or (N, C, d1, ...) against integer targets (N,) or
+    (N, d1, ...): one fused log-softmax + NLL kernel. Returns a 0-d Tensor unless reduction='none'."""
+    return CrossEntropy.apply(input, target, weight, ignore_index=ignore_index, reduction=reduction)
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """NLL of log-probabilities (N, C) or (N, C, d1, ...) (e.g. log_softmax output) at integer targets."""
+    return NLLLoss.apply(input, target, weight, ignore_index=ignore_index, reduction=reduction)
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Mean (or summed, or elementwise) squared error; input and target of one shape."""
+    return MSELoss.apply(input, target, reduction=reduction)
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """BCE of probabilities input in [0, 1] against targets of the same shape."""
+    _no_target_grad("binary_cross_entropy", target)
+    return BCELoss.apply(input, target, weight, reduction=reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
+    """BCE of sigmoid(input), computed stably from the logits; pos_weight scales positives."""
+    _no_target_grad("binary_cross_entropy_with_logits", target)
+    return BCEWithLogitsLoss.apply(input, target, weight, pos_weight, reduction=reduction)

@@ -1,0 +1,2 @@
+"""deepkern.metrics: evaluation metrics on NumPy arrays."""
+from .detection import average_precision, mean_average_precision

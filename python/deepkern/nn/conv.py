@@ -1,0 +1,76 @@
+"""Conv2d: a 2-D convolution layer with PyTorch's arguments, state_dict names and init."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import functional as F
+from .._random import generator
+from .module import Module, Parameter
+
+
+def _pair(v):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+class Conv2d(Module):
+    """Applies a 2-D convolution over (N, C_in, H, W) (or unbatched (C_in, H, W)) inputs.
+
+    weight: (out_channels, in_channels // groups, kH, kW); bias: (out_channels,).
+    Both start U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in_channels/groups * kH * kW
+    (PyTorch's kaiming_uniform_(a=sqrt(5)) default). padding: int, pair, 'same' or 'valid'.
+    Output (N, out_channels, H_out, W_out), H_out = (H + 2*padding - dilation*(kH-1) - 1)//stride + 1.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, dtype=None):
+        super().__init__()
+        name = type(self).__name__
+        for arg, v in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name}: {arg} must be a positive int, got {v!r}")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: groups={groups} must divide in_channels={in_channels} and "
+                             f"out_channels={out_channels}")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size, self.stride, self.dilation = _pair(kernel_size), _pair(stride), _pair(dilation)
+        self.padding = padding if isinstance(padding, str) else _pair(padding)
+        self.groups = int(groups)
+        if self.padding == "same" and self.stride != (1, 1):
+            raise ValueError(f"{name}: padding='same' needs stride 1, got stride={self.stride}")
+        dtype = np.dtype(np.float32 if dtype is None else dtype)
+        fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
+        bound = 1.0 / math.sqrt(fan_in)
+        rng = generator()
+        shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+        self.weight = Parameter(rng.uniform(-bound, bound, shape).astype(dtype))
+        if bias:
+            self.bias = Parameter(rng.uniform(-bound, bound, (self.out_channels,)).astype(dtype))
+        else:
+            self.register_parameter("bias", None)
+
+    def _short(self):
+        return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size})"
+
+    def forward(self, x):
+        if x.ndim not in (3, 4):
+            raise ValueError(f"{self._short()}: expected a 4-D (N, C, H, W) or 3-D (C, H, W) input, "
+                             f"got shape {tuple(x.shape)}")
+        c = x.shape[-3]
+        if c != self.in_channels:
+            raise ValueError(f"{self._short()}: input has {c} channels, expected {self.in_channels} "
+                             f"(input shape {tuple(x.shape)})")
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def extra_repr(self):
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s

@@ -1,0 +1,104 @@
+"""Pure-NumPy losses: the ground truth for deepkern.ops.loss (same names and signatures)."""
+import numpy as np
+
+from .softmax import log_softmax
+
+
+def _reduce(rows, reduction, denom):
+    if reduction == "none":
+        return rows
+    if reduction == "sum":
+        return rows.sum()
+    with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 -> nan, as PyTorch
+        return rows.sum() / denom
+
+
+def _class_grad(grad_out, w, reduction):
+    """Upstream gradient times the row weights; rows of weight 0 (ignored) get exactly 0."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if reduction == "mean":
+            grad_out = grad_out / w.sum()
+        return np.where(w != 0, grad_out * w, 0)
+
+
+def _pick(x, target):
+    """x[n, target[n, i...], i...] for (N, C, d...) x and (N, d...) target (ids already valid)."""
+    return np.take_along_axis(x, target[:, None], axis=1)[:, 0]
+
+
+def _row_weights(target, weight, ignore_index, dtype):
+    valid = target != ignore_index
+    t = np.where(valid, target, 0)
+    w = np.ones(target.shape, dtype) if weight is None else weight[t]
+    return t, w * valid
+
+
+def nll_loss(logp, target, weight=None, ignore_index=-100, reduction="mean"):
+    t, w = _row_weights(target, weight, ignore_index, logp.dtype)
+    return _reduce(-w * _pick(logp, t), reduction, w.sum())
+
+
+def nll_loss_backward(grad_out, logp, target, weight=None, ignore_index=-100, reduction="mean"):
+    t, w = _row_weights(target, weight, ignore_index, logp.dtype)
+    onehot = np.arange(logp.shape[1]).reshape((1, -1) + (1,) * (logp.ndim - 2)) == t[:, None]
+    return -_class_grad(grad_out, w, reduction)[:, None] * onehot
+
+
+def cross_entropy_forward(logits, target, weight=None, ignore_index=-100, reduction="mean"):
+    row_max = logits.max(axis=1)
+    z = logits - row_max[:, None]
+    row_logsum = np.log(np.exp(z).sum(axis=1))
+    return nll_loss(log_softmax(logits, axis=1), target, weight, ignore_index, reduction), row_max, row_logsum
+
+
+def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mean"):
+    return nll_loss(log_softmax(logits, axis=1), target, weight, ignore_index, reduction)
+
+
+def cross_entropy_backward(grad_out, logits, target, row_max, row_logsum, weight=None, ignore_index=-100,
+                           reduction="mean"):
+    p = np.exp((logits - row_max[:, None]) - row_logsum[:, None])
+    _, w = _row_weights(target, weight, ignore_index, logits.dtype)
+    return _class_grad(grad_out, w, reduction)[:, None] * p + nll_loss_backward(grad_out, logits, target, weight, ignore_index, reduction)
+
+
+def mse_loss(input, target, reduction="mean"):
+    return _reduce((input - target) ** 2, reduction, input.size)
+
+
+def mse_loss_backward(grad_out, input, target, reduction="mean"):
+    g = grad_out / input.size if reduction == "mean" else grad_out
+    return 2 * (input - target) * g
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    with np.errstate(divide="ignore"):
+        logp, log1mp = np.maximum(np.log(input), -100), np.maximum(np.log1p(-input), -100)
+    rows = -(target * logp + (1 - target) * log1mp)
+    return _reduce(rows if weight is None else weight * rows, reduction, input.size)
+
+
+def binary_cross_entropy_backward(grad_out, input, target, weight=None, reduction="mean"):
+    g = grad_out / input.size if reduction == "mean" else grad_out
+    d = (input - target) / np.maximum((1 - input) * input, 1e-12)
+    return g * (d if weight is None else weight * d)
+
+
+def _sigmoid(z):
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
+    softplus_neg = np.log1p(np.exp(-np.abs(input))) + np.maximum(-input, 0)
+    lw = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
+    rows = (1 - target) * input + lw * softplus_neg
+    return _reduce(rows if weight is None else weight * rows, reduction, input.size)
+
+
+def binary_cross_entropy_with_logits_backward(grad_out, input, target, weight=None, reduction="mean",
+                                              pos_weight=None):
+    g = grad_out / input.size if reduction == "mean" else grad_out
+    lw = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
+    d = (1 - target) + lw * (_sigmoid(input) - 1)
+    return g * (d if weight is None else weight * d)

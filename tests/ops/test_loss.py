@@ -1,0 +1,212 @@
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import deepkern as dk
+import deepkern.functional as F
+from deepkern import ops, reference as ref
+from tests.helpers import DEVICES, assert_matches_reference, gradcheck, to_host, xp_for
+
+REDUCTIONS = ["none", "mean", "sum"]
+
+
+@st.composite
+def class_problems(draw, dtype):
+    """logits (N, C[, d...]), targets with some ignored rows, optional weights, a reduction."""
+    n = draw(st.integers(0, 9))
+    c = draw(st.integers(1, 37))
+    extra = tuple(draw(st.lists(st.integers(0, 5), max_size=2)))
+    seed = draw(st.integers(0, 2**31 - 1))
+    scale = draw(st.sampled_from([1.0, 20.0, 1e3]))
+    rng = np.random.default_rng(seed)
+    logits = (rng.standard_normal((n, c) + extra) * scale).astype(dtype)
+    target = rng.integers(0, c, (n,) + extra)
+    ignore_index = draw(st.sampled_from([-100, 0, c - 1]))
+    if draw(st.booleans()):
+        target[rng.random(target.shape) < 0.3] = ignore_index
+    weight = rng.uniform(0.5, 2.0, c).astype(dtype) if draw(st.booleans()) else None
+    reduction = draw(st.sampled_from(REDUCTIONS))
+    g = rng.standard_normal(target.shape if reduction == "none" else ()).astype(dtype)
+    return logits, target, weight, ignore_index, reduction, g
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@given(data=st.data())
+def test_cross_entropy_matches_reference(device, dtype, data):
+    xp = xp_for(device)
+    logits, target, weight, ignore_index, reduction, g = data.draw(class_problems(dtype))
+    w_dev = None if weight is None else xp.asarray(weight)
+    out = ops.cross_entropy_forward(xp.asarray(logits), xp.asarray(target), w_dev, ignore_index, reduction)
+    assert_matches_reference(out, ref.cross_entropy_forward, logits, target, weight, ignore_index, reduction)
+    assert_matches_reference(ops.cross_entropy(xp.asarray(logits), xp.asarray(target), w_dev, ignore_index,
+                                               reduction),
+                             ref.cross_entropy, logits, target, weight, ignore_index, reduction)
+    _, row_max, row_logsum = (to_host(o) for o in out)
+    grad = ops.cross_entropy_backward(xp.asarray(g), xp.asarray(logits), xp.asarray(target), xp.asarray(row_max),
+                                      xp.asarray(row_logsum), w_dev, ignore_index, reduction)
+    assert_matches_reference(grad, ref.cross_entropy_backward, g, logits, target, row_max, row_logsum, weight,
+                             ignore_index, reduction)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@given(data=st.data())
+def test_nll_loss_matches_reference(device, dtype, data):
+    xp = xp_for(device)
+    logits, target, weight, ignore_index, reduction, g = data.draw(class_problems(dtype))
+    logp = ref.log_softmax(logits, axis=1) if logits.size else logits
+    w_dev = None if weight is None else xp.asarray(weight)
+    loss = ops.nll_loss(xp.asarray(logp), xp.asarray(target), w_dev, ignore_index, reduction)
+    assert_matches_reference(loss, ref.nll_loss, logp, target, weight, ignore_index, reduction)
+    grad = ops.nll_loss_backward(xp.asarray(g), xp.asarray(logp), xp.asarray(target), w_dev, ignore_index,
+                                 reduction)
+    assert_matches_reference(grad, ref.nll_loss_backward, g, logp, target, weight, ignore_index, reduction)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype,magnitude", [(np.float64, 1e4), (np.float32, 80.0)])
+def test_cross_entropy_is_stable_for_large_logits(device, dtype, magnitude):
+    xp = xp_for(device)
+    rng = np.random.default_rng(4)
+    logits = (rng.uniform(-1, 1, (6, 40)) * magnitude).astype(dtype)
+    target = rng.integers(0, 40, 6)
+    logits[np.arange(6), target] = -magnitude  # the worst case: the true class far below the max
+    logits[0, :] = magnitude  # ties at the max
+    loss, row_max, row_logsum = ops.cross_entropy_forward(xp.asarray(logits), xp.asarray(target),
+                                                          reduction="none")
+    assert np.all(np.isfinite(to_host(loss)))
+    assert_matches_reference(loss, ref.cross_entropy, logits, target, reduction="none")
+    g = np.asarray(1.0, dtype)
+    grad = ops.cross_entropy_backward(xp.asarray(g), xp.asarray(logits), xp.asarray(target), row_max, row_logsum)
+    assert np.all(np.isfinite(to_host(grad)))
+    assert_matches_reference(grad, ref.cross_entropy_backward, g, logits, target, to_host(row_max),
+                             to_host(row_logsum))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape", [(5, 4), (3, 4, 2, 2)])
+def test_cross_entropy_gradcheck_with_weights_and_ignore_index(reduction, shape):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(shape) * 2
+    target = rng.integers(0, 4, (shape[0],) + shape[2:])
+    target.reshape(-1)[1] = 7  # ignored
+    weight = rng.uniform(0.5, 2.0, 4)
+    gradcheck(lambda t: F.cross_entropy(t, target, weight, ignore_index=7, reduction=reduction), x)
+    gradcheck(lambda t: F.nll_loss(F.log_softmax(t, axis=1), target, weight, ignore_index=7,
+                                   reduction=reduction), x)
+
+
+# ---- elementwise losses ------------------------------------------------------------------
+POINTWISE = {
+    "mse": (ops.mse_loss, ref.mse_loss, ops.mse_loss_backward, ref.mse_loss_backward),
+    "bce": (ops.binary_cross_entropy, ref.binary_cross_entropy, ops.binary_cross_entropy_backward,
+            ref.binary_cross_entropy_backward),
+    "bce_logits": (ops.binary_cross_entropy_with_logits, ref.binary_cross_entropy_with_logits,
+                   ops.binary_cross_entropy_with_logits_backward, ref.binary_cross_entropy_with_logits_backward),
+}
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", POINTWISE)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@given(shape=st.lists(st.integers(1, 9), min_size=1, max_size=3).map(tuple), seed=st.integers(0, 2**31 - 1),
+       reduction=st.sampled_from(REDUCTIONS), weighted=st.booleans(), scale=st.sampled_from([1.0, 30.0]))
+def test_pointwise_losses_match_reference(device, name, dtype, shape, seed, reduction, weighted, scale):
+    xp = xp_for(device)
+    fwd, rfwd, bwd, rbwd = POINTWISE[name]
+    rng = np.random.default_rng(seed)
+    if name == "bce":
+        x = rng.uniform(0, 1, shape).astype(dtype)
+        x.reshape(-1)[0] = 0.0  # log(0): clamped at -100
+    else:
+        x = (rng.standard_normal(shape) * scale).astype(dtype)
+    y = (rng.random(shape) < 0.5).astype(dtype) if name != "mse" else rng.standard_normal(shape).astype(dtype)
+    g = rng.standard_normal(shape if reduction == "none" else ()).astype(dtype)
+    kw = {}
+    if weighted and name != "mse":
+        kw["weight"] = rng.uniform(0.5, 2, shape[-1:]).astype(dtype)  # broadcast over leading dims
+        if name == "bce_logits":
+            kw["pos_weight"] = rng.uniform(0.5, 3, shape[-1:]).astype(dtype)
+    kw_dev = {k: xp.asarray(v) for k, v in kw.items()}
+    loss = fwd(xp.asarray(x), xp.asarray(y), reduction=reduction, **kw_dev)
+    assert np.all(np.isfinite(to_host(loss)))
+    assert_matches_reference(loss, rfwd, x, y, reduction=reduction, **kw)
+    grad = bwd(xp.asarray(g), xp.asarray(x), xp.asarray(y), reduction=reduction, **kw_dev)
+    assert_matches_reference(grad, rbwd, g, x, y, reduction=reduction, **kw)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_bce_with_logits_is_stable_at_1e4(device):
+    xp = xp_for(device)
+    z = np.array([-1e4, -50.0, 0.0, 50.0, 1e4])
+    y = np.array([1.0, 0.0, 1.0, 1.0, 0.0])
+    loss = to_host(ops.binary_cross_entropy_with_logits(xp.asarray(z), xp.asarray(y), reduction="none"))
+    assert np.all(np.isfinite(loss))
+    assert_matches_reference(loss, ref.binary_cross_entropy_with_logits, z, y, reduction="none")
+    grad = to_host(ops.binary_cross_entropy_with_logits_backward(xp.asarray(np.ones(5)), xp.asarray(z),
+                                                                 xp.asarray(y), reduction="none"))
+    assert_matches_reference(grad, ref.binary_cross_entropy_with_logits_backward, np.ones(5), z, y,
+                             reduction="none")
+
+
+def test_pointwise_gradchecks():
+    rng = np.random.default_rng(6)
+    x, y = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    gradcheck(lambda a, b: F.mse_loss(a, b), x, y)
+    gradcheck(lambda a, b: F.mse_loss(a, b, reduction="none"), x, y)
+    p = rng.uniform(0.05, 0.95, (3, 4))
+    labels = (rng.random((3, 4)) < 0.5).astype(np.float64)
+    w = rng.uniform(0.5, 2.0, 4)
+    gradcheck(lambda a: F.binary_cross_entropy(a, labels, w), p)
+    gradcheck(lambda a: F.binary_cross_entropy_with_logits(a, labels, w, pos_weight=w[::-1].copy(),
+                                                           reduction="sum"), x)
+
+
+def test_errors_name_argument_and_values():
+    logits = np.zeros((4, 5), np.float32)
+    with pytest.raises(ValueError, match=r"cross_entropy: target contains label 5 outside \[0, 5\) "
+                                         r"\(C=5 classes from logits.shape=\(4, 5\), ignore_index=-100\)"):
+        ops.cross_entropy(logits, np.array([0, 1, 5, 2]))
+    with pytest.raises(ValueError, match=r"target contains label -1 outside \[0, 5\)"):
+        ops.cross_entropy(logits, np.array([0, -1, 4, 2]))
+    with pytest.raises(ValueError, match=r"cross_entropy: logits must be \(N, C\) or \(N, C, d1, ...\), got shape \(5,\)"):
+        ops.cross_entropy(np.zeros(5, np.float32), np.array([1]))
+    with pytest.raises(ValueError, match=r"cross_entropy: target must have shape \(4,\) to match logits of "
+                                         r"shape \(4, 5\), got \(4, 1\)"):
+        ops.cross_entropy(logits, np.zeros((4, 1), np.int64))
+    with pytest.raises(TypeError, match=r"cross_entropy: target must be an integer array, got float32"):
+        ops.cross_entropy(logits, np.zeros(4, np.float32))
+    with pytest.raises(ValueError, match=r"cross_entropy: weight must have shape \(5,\) \(one per class\), got \(4,\)"):
+        ops.cross_entropy(logits, np.zeros(4, np.int64), weight=np.ones(4, np.float32))
+    with pytest.raises(ValueError, match=r"cross_entropy: reduction must be 'none', 'mean' or 'sum', got 'avg'"):
+        ops.cross_entropy(logits, np.zeros(4, np.int64), reduction="avg")
+    with pytest.raises(ValueError, match=r"nll_loss: target contains label 9 outside \[0, 5\)"):
+        ops.nll_loss(logits, np.array([0, 9, 1, 1]))
+    with pytest.raises(ValueError, match=r"mse_loss: target must have the shape of input \(4, 5\), got \(5,\)"):
+        ops.mse_loss(logits, np.zeros(5, np.float32))
+    with pytest.raises(ValueError, match=r"binary_cross_entropy: input must hold probabilities in \[0, 1\], "
+                                         r"got values in \[-0.5, 0.0\]"):
+        ops.binary_cross_entropy(np.array([-0.5, 0.0]), np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match=r"pos_weight of shape \(3,\) does not broadcast to input's shape \(4, 5\)"):
+        ops.binary_cross_entropy_with_logits(logits, logits, pos_weight=np.ones(3, np.float32))
+    with pytest.raises(ValueError, match=r"binary_cross_entropy: gradients wrt target are not supported"):
+        F.binary_cross_entropy(dk.Tensor(np.full(3, 0.5)), dk.Tensor(np.ones(3), requires_grad=True))
+
+
+def test_cpu_extension_checks_labels_and_sizes_itself():
+    logits = np.zeros((3, 4), np.float32)
+    rows = [np.zeros(3, np.float32) for _ in range(3)]
+    with pytest.raises(ValueError, match=r"cross_entropy_forward: target contains label 4 outside \[0, 4\)"):
+        dk._cpu.cross_entropy_forward(logits, np.array([0, 4, 1]), None, *rows, -100)
+    with pytest.raises(ValueError, match=r"cross_entropy_forward: loss must have shape \(3,\), got \(2,\)"):
+        dk._cpu.cross_entropy_forward(logits, np.array([0, 1, 1]), None, np.zeros(2, np.float32), *rows[1:], -100)
+    with pytest.raises(ValueError, match=r"cross_entropy_forward: weight must have shape \(4,\), got \(3,\)"):
+        dk._cpu.cross_entropy_forward(logits, np.array([0, 1, 1]), np.ones(3, np.float32), *rows, -100)
+    with pytest.raises(ValueError, match=r"cross_entropy_backward: g must have one element or the shape of target"):
+        dk._cpu.cross_entropy_backward(logits, np.array([0, 1, 1]), None, *rows[:2], np.zeros(2, np.float32),
+                                       logits.copy(), -100)
+    with pytest.raises(ValueError, match=r"pointwise_loss_forward: target must have shape \(3, 4\), got \(3,\)"):
+        dk._cpu.pointwise_loss_forward("mse", logits, rows[0], None, None, logits.copy())
+    with pytest.raises(ValueError, match=r"unknown kind 'l1'"):
+        dk._cpu.pointwise_loss_forward("l1", logits, logits, None, None, logits.copy())
