@@ -3,7 +3,8 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from deepkern.text.dates import FORMATS, CharVocab, format_date, generate_dates, parse_date
+from deepkern.text.dates import FORMATS, format_date, generate_dates, parse_date
+from deepkern.text.vocab import Vocab
 
 
 @pytest.mark.parametrize("fmt", list(FORMATS))
@@ -24,11 +25,14 @@ def test_generator_is_seeded_and_consistent():
             assert parse_date(human) == machine
 
 
-def test_char_vocab_round_trip():
+def test_vocab_round_trip():
     pairs = generate_dates(50, seed=1)
-    vocab = CharVocab("".join(h for h, _ in pairs))
+    vocab = Vocab("".join(h for h, _ in pairs))
     h = pairs[0][0]
     ids = vocab.encode(h, length=40, eos=True)
     assert ids.dtype == np.int64 and ids.shape == (40,)
     assert vocab.decode(ids) == h
-    assert vocab.encode("§")[0] == CharVocab.UNK
+    assert vocab.encode("§")[0] == Vocab.UNK
+    words = Vocab("a b a c a b d".split(), min_freq=2, join=" ")
+    assert words.itos[4:] == ["a", "b"]
+    assert words.decode(words.encode(["b", "a", "c"])) == "b a" and words.encode(["c"])[0] == Vocab.UNK

@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-__all__ = ["FORMATS", "format_date", "generate_dates", "parse_date", "CharVocab"]
+__all__ = ["FORMATS", "format_date", "generate_dates", "parse_date"]
 
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
           "october", "november", "december"]
@@ -89,32 +89,3 @@ def parse_date(text: str) -> str:
     else:                                  # dd.mm.yyyy
         d, m, y = nums[0], int(nums[1]), nums[2]
     return _dt.date(_year(y), m, int(d)).isoformat()
-
-
-class CharVocab:
-    """Characters <-> ids, with 0 = <pad>, 1 = <unk>, 2 = <bos>, 3 = <eos> before the characters."""
-
-    PAD, UNK, BOS, EOS = 0, 1, 2, 3
-
-    def __init__(self, chars):
-        self.itos = ["<pad>", "<unk>", "<bos>", "<eos>"] + sorted(set(chars))
-        self.stoi = {c: i for i, c in enumerate(self.itos)}
-
-    def __len__(self):
-        return len(self.itos)
-
-    def encode(self, text, length=None, eos=False):
-        """int64 ids of ``text`` (lower-cased), optionally + eos, padded or cut to ``length``."""
-        ids = [self.stoi.get(c, self.UNK) for c in text] + ([self.EOS] if eos else [])
-        if length is not None:
-            ids = (ids + [self.PAD] * length)[:length]
-        return np.array(ids, dtype=np.int64)
-
-    def decode(self, ids):
-        out = []
-        for i in ids:
-            if int(i) == self.EOS:
-                break
-            if int(i) >= 4:
-                out.append(self.itos[int(i)])
-        return "".join(out)

@@ -41,8 +41,8 @@ def add_arguments(parser):
 
 
 def vocabularies():
-    from ...text.dates import CharVocab
-    return CharVocab(SOURCE_CHARS), CharVocab(TARGET_CHARS)
+    from ...text.vocab import Vocab
+    return Vocab(SOURCE_CHARS), Vocab(TARGET_CHARS)
 
 
 def make_model(args, src_vocab, tgt_vocab):
