@@ -9,6 +9,7 @@
 void bind_cuda_activation(py::module_& m);
 void bind_cuda_conv(py::module_& m);
 void bind_cuda_pool(py::module_& m);
+void bind_cuda_attention(py::module_& m);
 void bind_cuda_gemm(py::module_& m);
 void bind_cuda_embedding(py::module_& m);
 void bind_cuda_optim(py::module_& m);
@@ -65,6 +66,7 @@ PYBIND11_MODULE(_cuda, m) {
   bind_cuda_activation(m);
   bind_cuda_conv(m);
   bind_cuda_pool(m);
+  bind_cuda_attention(m);
   bind_cuda_gemm(m);
   bind_cuda_embedding(m);
   bind_cuda_optim(m);
