@@ -78,6 +78,40 @@ def _add_train(sub) -> None:
         tp.set_defaults(func=module.run)
 
 
+def _cmd_detect(args) -> int:
+    import numpy as np
+
+    try:
+        from PIL import Image
+    except ImportError:
+        print("deepkern detect: reading and drawing images needs Pillow: pip install pillow "
+              "(or pip install deepkern[images])", file=sys.stderr)
+        return 2
+    from .models.yolo import detect_image, draw_detections, load_yolo
+
+    model, names = load_yolo(args.checkpoint)
+    image = np.asarray(Image.open(args.image).convert("RGB"))
+    det = detect_image(model, image, args.score_threshold, args.iou_threshold)
+    draw_detections(image, det, names, args.out)
+    for box, score, label in zip(det["boxes"], det["scores"], det["labels"]):
+        print(f"{names[int(label)]:>8s} {float(score):.3f}  box (x1, y1, x2, y2) = "
+              f"({box[0]:.1f}, {box[1]:.1f}, {box[2]:.1f}, {box[3]:.1f})")
+    print(f"{len(det['boxes'])} detections drawn to {args.out}")
+    return 0
+
+
+def _add_detect(sub) -> None:
+    p = sub.add_parser("detect", help="draw a trained YOLO model's detections on an image",
+                       description="Run a YOLO checkpoint (from 'deepkern train yolo') on an image and "
+                                   "write a PNG with the boxes, classes and scores.")
+    p.add_argument("image", help="input image (any format Pillow reads)")
+    p.add_argument("--checkpoint", required=True, help="a checkpoint written by 'deepkern train yolo'")
+    p.add_argument("--out", required=True, help="output PNG")
+    p.add_argument("--score-threshold", type=float, default=0.6, help="keep boxes with Pc * class prob >= this")
+    p.add_argument("--iou-threshold", type=float, default=0.5, help="per-class NMS IoU threshold")
+    p.set_defaults(func=_cmd_detect)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deepkern", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -85,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_info)
     _add_bench(sub)
     _add_train(sub)
+    _add_detect(sub)
     return parser
 
 
