@@ -40,4 +40,4 @@ def test_bag_of_embeddings_learns_a_token_rule():
     assert np.all(model.emb.weight.data[0] == 0)     # the padding row never moved
     with dk.no_grad():
         accuracy = float(np.mean(model(x_test).data.argmax(axis=1) == y_test))
-    assert accuracy > 0.9, accuracy                  # the majority class is ~2/3
+    assert accuracy > 0.9, accuracy                  # always guessing class 0 scores ~0.72
