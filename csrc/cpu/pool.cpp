@@ -15,7 +15,6 @@
 #include "cpu/pool.h"
 
 #include <algorithm>
-#include <cmath>
 #include <limits>
 #include <vector>
 
