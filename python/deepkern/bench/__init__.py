@@ -45,6 +45,7 @@ from typing import Callable
 import numpy as np
 
 FAMILIES = ("gemm",)
+FAMILIES += ("conv", "pool")
 IMPLS = ("deepkern", "reference", "torch")
 
 
