@@ -97,23 +97,24 @@ DK_CLONES void scatter_row(double* xr, int64_t sw, int64_t off, int64_t lo, int6
   scatter_row_body(xr, sw, off, lo, hi, g);
 }
 
-// Sum of p[0..n) in double, in 8 independent lanes so the loop vectorizes (a plain scalar
-// reduction would not: without -ffast-math the compiler keeps its order). Adaptive pooling's
-// windows are long (the whole plane for global pooling), so this is its inner loop.
-template <typename T>
+// Sum of p[0..n) in kLanes independent lanes so the loop vectorizes (a plain scalar reduction
+// would not: without -ffast-math the compiler keeps its order) and four vector accumulators
+// hide the add latency; the lanes are combined in double. float accumulates in float lanes
+// (each sums n/64 values: the conversion to double costs 2x the time of the memory stream).
+// Adaptive pooling's windows are long (the whole plane for global pooling): its inner loop.
+template <typename T, int kLanes>
 DK_INLINE double sum_body(const T* p, int64_t n) {
-  constexpr int kLanes = 8;
-  double lanes[kLanes] = {};
+  T lanes[kLanes] = {};
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) lanes[l] += double(p[i + l]);
+    for (int l = 0; l < kLanes; ++l) lanes[l] += p[i + l];
   double s = 0;
   for (; i < n; ++i) s += double(p[i]);
-  for (int l = 0; l < kLanes; ++l) s += lanes[l];
+  for (int l = 0; l < kLanes; ++l) s += double(lanes[l]);
   return s;
 }
-DK_CLONES double sum_range(const float* p, int64_t n) { return sum_body(p, n); }
-DK_CLONES double sum_range(const double* p, int64_t n) { return sum_body(p, n); }
+DK_CLONES double sum_range(const float* p, int64_t n) { return sum_body<float, 64>(p, n); }
+DK_CLONES double sum_range(const double* p, int64_t n) { return sum_body<double, 32>(p, n); }
 
 // Kernel rows [r0, r1) of output row p that fall inside the image.
 struct RowWindow {
