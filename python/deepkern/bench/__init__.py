@@ -46,6 +46,7 @@ import numpy as np
 
 FAMILIES = ("gemm",)
 FAMILIES += ("conv", "pool")
+FAMILIES = ("gemm", "embedding", "optim")
 IMPLS = ("deepkern", "reference", "torch")
 
 
