@@ -21,7 +21,10 @@ def test_conv_cases_compare_the_same_computation():
         for impl, got in outs.items():
             assert len(got) == len(expected), f"{case.id} {impl}"
             for g, e in zip(got, expected):
-                np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-3, err_msg=f"{case.id} {impl}")
+                # float32 sums of ~40k terms (grad_w) cancel: scale the tolerance by the
+                # largest value; it only has to tell the same computation from another one.
+                atol = 1e-4 * max(1.0, float(np.abs(e).max()))
+                np.testing.assert_allclose(g, e, rtol=1e-4, atol=atol, err_msg=f"{case.id} {impl}")
 
 
 def test_pool_cases_compare_the_same_computation():

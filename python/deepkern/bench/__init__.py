@@ -44,9 +44,8 @@ from typing import Callable
 
 import numpy as np
 
-FAMILIES = ("gemm",)
-FAMILIES += ("conv", "pool")
 FAMILIES = ("gemm", "embedding", "optim")
+FAMILIES += ("conv", "pool")
 IMPLS = ("deepkern", "reference", "torch")
 
 
