@@ -46,6 +46,7 @@ from typing import Callable
 import numpy as np
 
 FAMILIES = ("gemm", "embedding", "optim")
+FAMILIES += ("conv", "pool")
 IMPLS = ("deepkern", "reference", "torch")
 
 
