@@ -7,6 +7,7 @@
 
 void bind_cpu_activation(py::module_& m);
 void bind_cpu_embedding(py::module_& m);
+void bind_cpu_optim(py::module_& m);
 void bind_cpu_boxes(py::module_& m);
 void bind_cpu_attention(py::module_& m);
 void bind_cpu_gemm(py::module_& m);
@@ -33,6 +34,7 @@ PYBIND11_MODULE(_cpu, m) {
   });
   bind_cpu_activation(m);
   bind_cpu_embedding(m);
+  bind_cpu_optim(m);
   bind_cpu_boxes(m);
   bind_cpu_attention(m);
   bind_cpu_gemm(m);

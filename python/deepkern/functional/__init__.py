@@ -9,6 +9,7 @@ from .basic import (abs, broadcast_to, cat, chunk, clamp, exp, expand, flatten, 
                     transpose, unsqueeze, where)
 from .embedding import embedding
 from .linear import linear
+from .attention import scaled_dot_product_attention
 from .conv import conv2d
 from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .softmax import log_softmax, softmax

@@ -12,3 +12,4 @@ from .softmax import LogSoftmax, Softmax
 from .normalization import BatchNorm1d, BatchNorm2d
 from .dropout import Dropout
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
