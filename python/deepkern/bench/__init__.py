@@ -47,6 +47,7 @@ import numpy as np
 
 FAMILIES = ("gemm", "embedding", "optim")
 FAMILIES += ("conv", "pool")
+FAMILIES = ("gemm", "softmax", "norm")
 IMPLS = ("deepkern", "reference", "torch")
 
 
