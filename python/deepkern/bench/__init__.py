@@ -44,7 +44,7 @@ from typing import Callable
 
 import numpy as np
 
-FAMILIES = ("gemm", "embedding", "optim")
+FAMILIES = ("gemm", "embedding", "optim", "rnn")
 IMPLS = ("deepkern", "reference", "torch")
 
 
