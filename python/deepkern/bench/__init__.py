@@ -48,6 +48,7 @@ import numpy as np
 FAMILIES = ("gemm", "embedding", "optim")
 FAMILIES += ("conv", "pool")
 FAMILIES = ("gemm", "softmax", "norm")
+FAMILIES = ("gemm", "embedding", "optim", "rnn")
 IMPLS = ("deepkern", "reference", "torch")
 
 
