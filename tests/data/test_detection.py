@@ -5,10 +5,53 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from deepkern.data import DataLoader, SyntheticDigitDetection
 from deepkern.data.voc import load_raccoon, load_voc_annotations, parse_voc_xml
 from deepkern.metrics import average_precision, mean_average_precision
 
-RACCOON = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "raccoon_small"
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+RACCOON = SHARED / "raccoon_small"
+
+
+def test_synthetic_digits_seeded_and_boxed_by_ink():
+    ds = SyntheticDigitDetection(30, image_size=48, max_digits=3, digit_size=(10, 20), clutter=False, seed=3)
+    again = SyntheticDigitDetection(30, image_size=48, max_digits=3, digit_size=(10, 20), clutter=False, seed=3)
+    other = SyntheticDigitDetection(30, image_size=48, max_digits=3, digit_size=(10, 20), clutter=False, seed=4)
+    np.testing.assert_array_equal(ds.images, again.images)
+    assert not np.array_equal(ds.images, other.images)
+    assert ds.images.shape == (30, 1, 48, 48) and len(ds) == 30
+    counts = [len(t["labels"]) for t in ds.targets]
+    assert 1 <= min(counts) and max(counts) <= 3 and len(set(counts)) > 1
+    for img, t in zip(ds.images[:, 0], ds.targets):
+        assert t["boxes"].dtype == np.float32 and t["labels"].dtype == np.int64
+        assert np.all((t["labels"] >= 0) & (t["labels"] <= 9))
+        covered = np.zeros(img.shape, bool)
+        for x1, y1, x2, y2 in t["boxes"].astype(int):
+            assert 0 <= x1 < x2 <= 48 and 0 <= y1 < y2 <= 48 and 10 <= y2 - y1 <= 20
+            inside = img[y1:y2, x1:x2] > 0
+            # tight: ink on each of the box's four borders
+            assert inside[0].any() and inside[-1].any() and inside[:, 0].any() and inside[:, -1].any()
+            covered[y1:y2, x1:x2] = True
+        assert not np.any((img > 0) & ~covered)  # without clutter, all ink belongs to a digit
+
+
+def test_synthetic_digits_sample_batch_and_clutter():
+    ds = SyntheticDigitDetection(8, seed=0)
+    x, t = ds[2]
+    assert x.shape == (1, 64, 64) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
+    assert set(t) == {"boxes", "labels"}
+    assert np.count_nonzero(ds.images) > np.count_nonzero(SyntheticDigitDetection(8, seed=0, clutter=False).images)
+    xb, tb = next(iter(DataLoader(ds, batch_size=4)))
+    assert xb.shape == (4, 1, 64, 64) and len(tb) == 4
+    np.testing.assert_array_equal(tb[2]["boxes"], t["boxes"])
+    with pytest.raises(ValueError, match=r"digit_size \(30, 20\) must be 4 <= min <= max"):
+        SyntheticDigitDetection(2, digit_size=(30, 20))
+
+
+@pytest.mark.skipif(not (SHARED / "mnist").is_dir(), reason="../shared/data/mnist is not present")
+def test_synthetic_digits_from_mnist_files():
+    ds = SyntheticDigitDetection(5, root=SHARED / "mnist", train=False, seed=1)
+    assert len(ds) == 5 and all(len(t["boxes"]) for t in ds.targets)
 
 
 def _gt(boxes, labels, difficult=None):

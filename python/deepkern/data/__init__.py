@@ -17,3 +17,7 @@ from .mnist import MNIST, FashionMNIST, MNISTSubset, read_idx
 __all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "default_collate",
            "DataLoader", "transforms", "MNIST", "FashionMNIST", "MNISTSubset", "read_idx", "ImageFolder",
            "cache_dir", "download_file"]
+
+from .detection import SyntheticDigitDetection
+from .voc import load_raccoon, load_voc_annotations, parse_voc_xml
+__all__ += ["SyntheticDigitDetection", "parse_voc_xml", "load_voc_annotations", "load_raccoon"]

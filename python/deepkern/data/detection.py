@@ -18,7 +18,7 @@ import numpy as np
 
 from .dataset import Dataset, _check_index
 
-__all__ = ["SyntheticDigitDetection", "detection_batch"]
+__all__ = ["SyntheticDigitDetection"]
 
 
 def _resize(img, h, w):
@@ -145,15 +145,9 @@ class SyntheticDigitDetection(Dataset):
         return self.images[i].astype(np.float32) / np.float32(255), self.targets[i]
 
     def get_batch(self, indices):
-        """(images (B, 1, H, W) float32 in [0, 1], list of B target dicts)."""
+        """(images (B, 1, H, W) float32 in [0, 1], list of B target dicts): what
+        ``deepkern.data.DataLoader`` yields for this dataset."""
         indices = np.asarray(indices, dtype=np.int64)
         return (self.images[indices].astype(np.float32) / np.float32(255),
                 [self.targets[i] for i in indices])
 
-
-def detection_batch(dataset, batch_size, shuffle=False, seed=0):
-    """Yield ``dataset.get_batch(indices)`` over the whole dataset, batch by batch (the last
-    batch may be smaller); reshuffled per call when ``shuffle`` (seeded)."""
-    order = np.random.default_rng(seed).permutation(len(dataset)) if shuffle else np.arange(len(dataset))
-    for lo in range(0, len(order), batch_size):
-        yield dataset.get_batch(order[lo:lo + batch_size])

@@ -38,7 +38,8 @@ from .. import nn, ops
 from .._backend import array_module
 from ..autograd import Function, no_grad
 
-__all__ = ["YOLO", "kmeans_anchors", "wh_iou", "encode_targets", "yolo_loss", "decode"]
+__all__ = ["YOLO", "kmeans_anchors", "wh_iou", "encode_targets", "yolo_loss", "decode", "save_yolo",
+           "load_yolo", "detect_image", "draw_detections"]
 
 _T_CLIP = 8.0
 
@@ -241,6 +242,7 @@ class YOLO(nn.Module):
         if image_size % (2 ** num_pools):
             raise ValueError(f"YOLO: image_size {image_size} must be a multiple of 2**num_pools = {2 ** num_pools}")
         self.num_classes, self.image_size, self.num_pools = int(num_classes), int(image_size), int(num_pools)
+        self.in_channels, self.width = int(in_channels), int(width)
         self.grid_size = image_size // 2 ** num_pools
         self.register_buffer("anchors", anchors)
         layers, c_in = [], in_channels
@@ -274,3 +276,71 @@ class YOLO(nn.Module):
         finally:
             self.train(was_training)
         return decode(pred, self.anchors, self.image_size, score_threshold, iou_threshold)
+
+
+# ---- checkpoints and drawing ----------------------------------------------------------------
+
+def save_yolo(model, path, class_names=None):
+    """Save a YOLO model (its constructor arguments and state_dict) with ``dk.save``."""
+    from ..serialization import save
+
+    config = {"num_classes": model.num_classes, "image_size": model.image_size, "in_channels": model.in_channels,
+              "width": model.width, "num_pools": model.num_pools,
+              "class_names": list(class_names) if class_names is not None else [str(c) for c in range(model.num_classes)]}
+    save({"format": "deepkern-yolo", "config": config, "model": model.state_dict()}, path)
+
+
+def load_yolo(path):
+    """Load a model saved by :func:`save_yolo`: returns ``(model, class_names)`` in eval mode."""
+    from ..serialization import load
+
+    ckpt = load(path)
+    if not isinstance(ckpt, dict) or ckpt.get("format") != "deepkern-yolo":
+        raise ValueError(f"load_yolo: {path} is not a YOLO checkpoint written by save_yolo")
+    cfg = dict(ckpt["config"])
+    names = cfg.pop("class_names")
+    model = YOLO(anchors=ckpt["model"]["anchors"], **cfg)
+    model.load_state_dict(ckpt["model"])
+    model.eval()
+    return model, names
+
+
+def draw_detections(image, detections, class_names, path):
+    """Draw boxes with "class score" labels on ``image`` ((H, W) or (H, W, 3) uint8) and save it
+    as PNG to ``path``. ``detections``: ``{"boxes", "scores", "labels"}`` in the image's pixels.
+    Needs Pillow."""
+    try:
+        from PIL import Image, ImageDraw
+    except ImportError as exc:
+        raise ImportError("drawing detections needs Pillow: pip install pillow (or deepkern[images])") from exc
+    img = Image.fromarray(np.asarray(image)).convert("RGB")
+    draw = ImageDraw.Draw(img)
+    colors = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
+              (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 190)]
+    for box, score, label in zip(_host(detections["boxes"]), _host(detections["scores"]),
+                                 _host(detections["labels"])):
+        color = colors[int(label) % len(colors)]
+        x1, y1, x2, y2 = (float(v) for v in box)
+        draw.rectangle([x1, y1, x2, y2], outline=color, width=max(1, round(img.width / 200)))
+        text = f"{class_names[int(label)]} {float(score):.2f}"
+        tx, ty = x1, max(0.0, y1 - 11)
+        draw.rectangle(draw.textbbox((tx, ty), text), fill=color)
+        draw.text((tx, ty), text, fill=(0, 0, 0))
+    img.save(path, format="PNG")
+
+
+def detect_image(model, image, score_threshold=0.6, iou_threshold=0.5):
+    """Run ``model`` on one picture of any size ((H, W) or (H, W, 3) uint8): converted to the
+    model's channels, resized (bilinear) to its input size, detected, and the boxes scaled back
+    to the picture's pixels. Needs Pillow for the resize."""
+    from PIL import Image
+
+    pic = Image.fromarray(np.asarray(image))
+    pic = pic.convert("L" if model.in_channels == 1 else "RGB").resize((model.image_size, model.image_size),
+                                                                       Image.BILINEAR)
+    x = np.asarray(pic, np.float32) / np.float32(255)
+    x = x[None, None] if x.ndim == 2 else x.transpose(2, 0, 1)[None]
+    det = model.detect(x, score_threshold, iou_threshold)[0]
+    h, w = np.asarray(image).shape[:2]
+    scale = np.array([w, h, w, h], np.float64) / model.image_size
+    return {"boxes": _host(det["boxes"]) * scale, "scores": _host(det["scores"]), "labels": _host(det["labels"])}
