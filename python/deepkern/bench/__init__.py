@@ -49,6 +49,7 @@ FAMILIES = ("gemm", "embedding", "optim")
 FAMILIES += ("conv", "pool")
 FAMILIES = ("gemm", "softmax", "norm")
 FAMILIES = ("gemm", "embedding", "optim", "rnn")
+FAMILIES = ("gemm", "attention")
 IMPLS = ("deepkern", "reference", "torch")
 
 
