@@ -19,7 +19,10 @@ if(NOT CMAKE_CUDA_COMPILER)
 endif()
 
 # Ampere and Hopper as SASS, PTX for newer GPUs; CUDAARCHS or -DCMAKE_CUDA_ARCHITECTURES win.
-if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES AND NOT DEFINED ENV{CUDAARCHS})
+# (CUDAARCHS is read on every configure, so switching it reuses the same build directory.)
+if(NOT "$ENV{CUDAARCHS}" STREQUAL "")
+  set(CMAKE_CUDA_ARCHITECTURES "$ENV{CUDAARCHS}")
+elseif(NOT CMAKE_CUDA_ARCHITECTURES)
   set(CMAKE_CUDA_ARCHITECTURES "80-real;90-real;90-virtual")
 endif()
 enable_language(CUDA)

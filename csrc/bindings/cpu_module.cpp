@@ -7,6 +7,7 @@
 
 void bind_cpu_activation(py::module_& m);
 void bind_cpu_embedding(py::module_& m);
+void bind_cpu_optim(py::module_& m);
 void bind_cpu_boxes(py::module_& m);
 void bind_cpu_attention(py::module_& m);
 void bind_cpu_gemm(py::module_& m);
@@ -14,6 +15,7 @@ void bind_cpu_conv(py::module_& m);
 void bind_cpu_pool(py::module_& m);
 void bind_cpu_softmax(py::module_& m);
 void bind_cpu_loss(py::module_& m);
+void bind_cpu_norm(py::module_& m);
 void bind_cpu_rnn(py::module_& m);
 
 PYBIND11_MODULE(_cpu, m) {
@@ -32,6 +34,7 @@ PYBIND11_MODULE(_cpu, m) {
   });
   bind_cpu_activation(m);
   bind_cpu_embedding(m);
+  bind_cpu_optim(m);
   bind_cpu_boxes(m);
   bind_cpu_attention(m);
   bind_cpu_gemm(m);
@@ -39,5 +42,6 @@ PYBIND11_MODULE(_cpu, m) {
   bind_cpu_pool(m);
   bind_cpu_softmax(m);
   bind_cpu_loss(m);
+  bind_cpu_norm(m);
   bind_cpu_rnn(m);
 }

@@ -12,17 +12,6 @@ void expect_like(const TensorView& v, const TensorView& ref, const char* name, c
   dk::expect(v, name, op).dtype(ref.dtype);
 }
 
-// (planes, H, W, P, Q) of an adaptive pooling from x (..., H, W) to (..., P, Q).
-std::array<int64_t, 5> adaptive_geom(const std::vector<int64_t>& xs, Pair out, const char* op) {
-  DK_CHECK(xs.size() >= 2, op, ": x must have at least 2 dimensions (..., H, W), got shape ", dk::shape_str(xs));
-  int64_t planes = 1;
-  for (size_t d = 0; d + 2 < xs.size(); ++d) planes *= xs[d];
-  const int64_t H = xs[xs.size() - 2], W = xs[xs.size() - 1];
-  DK_CHECK(H >= 1 && W >= 1, op, ": input height and width must be >= 1, got shape ", dk::shape_str(xs));
-  DK_CHECK(out[0] >= 1 && out[1] >= 1, op, ": output_size must be >= 1, got (", out[0], ", ", out[1], ")");
-  return {planes, H, W, out[0], out[1]};
-}
-
 }  // namespace
 
 void bind_cpu_pool(py::module_& m) {
@@ -114,7 +103,7 @@ void bind_cpu_pool(py::module_& m) {
         dk::bind::expect_cpu(x, "x", op);
         expect_like(y, x, "out", op);
         DK_CHECK(y.ndim() == x.ndim(), op, ": out must have as many dimensions as x");
-        const auto a = adaptive_geom(x.shape, {y.size(-2), y.size(-1)}, op);
+        const auto a = dk::bind::adaptive_geom(x.shape, {y.size(-2), y.size(-1)}, op);
         dk::expect(y, "out", op).shape(dk::bind::pooled_shape(x.shape, a[3], a[4])).writable();
         dk::dispatch_float(x.dtype, op, [&](auto t) {
           using T = decltype(t);
@@ -130,7 +119,7 @@ void bind_cpu_pool(py::module_& m) {
         dk::bind::expect_cpu(gy, "grad_out", op);
         expect_like(gx, gy, "grad_x", op);
         DK_CHECK(gy.ndim() == gx.ndim(), op, ": grad_out must have as many dimensions as grad_x");
-        const auto a = adaptive_geom(gx.shape, {gy.size(-2), gy.size(-1)}, op);
+        const auto a = dk::bind::adaptive_geom(gx.shape, {gy.size(-2), gy.size(-1)}, op);
         dk::expect(gy, "grad_out", op).shape(dk::bind::pooled_shape(gx.shape, a[3], a[4]));
         dk::expect(gx, "grad_x", op).writable();
         dk::dispatch_float(gy.dtype, op, [&](auto t) {

@@ -38,4 +38,39 @@ void bind_cuda_activation(py::module_& m) {
         });
       },
       "kind"_a, "saved"_a, "grad_out"_a, "grad_in"_a, "slope"_a = 0.0, "stream"_a = 0);
+  m.def(
+      "dropout_forward",
+      [](const TensorView& x, const TensorView& y, const TensorView& mask, double p, uint64_t seed, std::uintptr_t stream) {
+        const char* op = "dropout_forward";
+        dk::bind::expect_cuda(x, "x", op);
+        dk::bind::expect_cuda(y, "y", op);
+        dk::bind::expect_cuda(mask, "mask", op);
+        dk::expect(y, "y", op).dtype(x.dtype).shape(x.shape).writable();
+        dk::expect(mask, "mask", op).dtype(dk::DType::u8).shape(x.shape).writable();
+        DK_CHECK(p >= 0.0 && p <= 1.0, op, ": p must be in [0, 1], got ", p);
+        dk::dispatch_float(x.dtype, op, [&](auto t) {
+          using T = decltype(t);
+          py::gil_scoped_release nogil;
+          dk::cuda::dropout_forward<T>(x.ptr<T>(), y.ptr<T>(), mask.ptr<uint8_t>(), x.numel(), p, seed, dk::bind::as_stream(stream));
+        });
+      },
+      "x"_a, "y"_a, "mask"_a, "p"_a, "seed"_a, "stream"_a = 0);
+  m.def(
+      "dropout_backward",
+      [](const TensorView& grad_out, const TensorView& mask, const TensorView& grad_in, double p, std::uintptr_t stream) {
+        const char* op = "dropout_backward";
+        dk::bind::expect_cuda(grad_out, "grad_out", op);
+        dk::bind::expect_cuda(mask, "mask", op);
+        dk::bind::expect_cuda(grad_in, "grad_in", op);
+        dk::expect(mask, "mask", op).dtype(dk::DType::u8).shape(grad_out.shape);
+        dk::expect(grad_in, "grad_in", op).dtype(grad_out.dtype).shape(grad_out.shape).writable();
+        DK_CHECK(p >= 0.0 && p <= 1.0, op, ": p must be in [0, 1], got ", p);
+        dk::dispatch_float(grad_out.dtype, op, [&](auto t) {
+          using T = decltype(t);
+          py::gil_scoped_release nogil;
+          dk::cuda::dropout_backward<T>(grad_out.ptr<T>(), mask.ptr<uint8_t>(), grad_in.ptr<T>(), grad_out.numel(), p,
+                                        dk::bind::as_stream(stream));
+        });
+      },
+      "grad_out"_a, "mask"_a, "grad_in"_a, "p"_a, "stream"_a = 0);
 }

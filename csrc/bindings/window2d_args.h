@@ -43,6 +43,17 @@ inline Pool2dGeom pool_geom(const std::vector<int64_t>& xs, Pair kernel, Pair st
   return g;
 }
 
+// (planes, H, W, P, Q) of an adaptive pooling from x (..., H, W) to (..., P, Q).
+inline std::array<int64_t, 5> adaptive_geom(const std::vector<int64_t>& xs, Pair out, const char* op) {
+  DK_CHECK(xs.size() >= 2, op, ": x must have at least 2 dimensions (..., H, W), got shape ", shape_str(xs));
+  int64_t planes = 1;
+  for (size_t d = 0; d + 2 < xs.size(); ++d) planes *= xs[d];
+  const int64_t H = xs[xs.size() - 2], W = xs[xs.size() - 1];
+  DK_CHECK(H >= 1 && W >= 1, op, ": input height and width must be >= 1, got shape ", shape_str(xs));
+  DK_CHECK(out[0] >= 1 && out[1] >= 1, op, ": output_size must be >= 1, got (", out[0], ", ", out[1], ")");
+  return {planes, H, W, out[0], out[1]};
+}
+
 // Shape with the last two dimensions replaced by (P, Q).
 inline std::vector<int64_t> pooled_shape(const std::vector<int64_t>& xs, int64_t P, int64_t Q) {
   std::vector<int64_t> s = xs;

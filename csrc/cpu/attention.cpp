@@ -4,20 +4,23 @@
 // mask (M, L, S) picked per batch item through mask_index (see core/attention_params.h).
 //
 // Forward (FlashAttention's algorithm on CPU tiles): a work item is one batch item and a block of
-// kBlockQ query rows. It walks the keys in tiles of kBlockK: S = (scale·Q) Kᵀ for the tile, the
+// kBlockQ query rows. It walks the keys in tiles of kBlockK: S = scale·(Q Kᵀ) for the tile, the
 // mask / causal rule applied, then the online softmax — per row a running max m and sum l; when
 // the max grows the accumulated output row and l are rescaled by exp(m_old − m_new) — and
 // O += P V. Only a kBlockQ × kBlockK score tile ever exists, never L × S. With causal masking
 // (top-left: query i sees keys j <= i) tiles wholly above the diagonal are never computed, so a
 // causal call costs about half a full one. Items are scheduled dynamically over the threads
-// (causal items differ in cost). The output row is O/l and lse = m + log l; a row whose keys are
-// all forbidden keeps l = 0 and gets zeros and lse = −inf instead of NaN.
+// (causal items differ in cost). The output row is O/l and lse = m + log l, kept in float64 for
+// every input type: a float32 lse carries an absolute error of ulp(|lse|), which exp(s − lse)
+// in the backward turns into a relative error of every probability (measurable at |s| ~ 10);
+// the backward splits it into two floats and subtracts both. A row whose keys are all forbidden
+// keeps l = 0 and gets zeros and lse = −inf instead of NaN.
 //
 // Backward (FlashAttention-2's): per batch item, delta_i = <dO_i, O_i> (into the caller's
 // (batch, L) workspace); then for each key tile
 // (owning its dK, dV accumulators) and each query tile that can see it, recompute
 // P = exp(S − lse) (0 where forbidden or where lse = −inf), dP = dO Vᵀ, dS = P ∘ (dP − delta),
-// dV += Pᵀ dO, dK += dSᵀ (scale·Q), dQ += scale · dS K. Threads split the batch items, so dQ
+// dV += Pᵀ dO, dK += dSᵀ Q (times scale once at the end), dQ += scale · dS K. Threads split the batch items, so dQ
 // needs no synchronisation; a problem with fewer batch items than threads uses fewer threads.
 //
 // The products run through one register-blocked micro-kernel (6 rows × 2 vectors, GCC vector
@@ -157,15 +160,16 @@ DK_INLINE typename VecT<float, Bytes>::type vexp(typename VecT<float, Bytes>::ty
   return under ? V{} : y;
 }
 
-// s[j] = exp(s[j] - m) for j < n (n a multiple of the vector width); returns the sum.
+// s[j] = exp((s[j] - m) - lo) for j < n (n a multiple of the vector width); returns the sum.
+// (m, lo) is a value split in two, so that a float64 shift loses nothing against float32 s.
 template <typename T, int Bytes>
-DK_INLINE T exp_shifted(T* s, int64_t n, T m) {
+DK_INLINE T exp_shifted(T* s, int64_t n, T m, T lo) {
   if constexpr (std::is_same_v<T, float>) {
     using V = typename VecT<float, Bytes>::type;
     constexpr int W = Bytes / sizeof(float);
     V acc{};
     for (int64_t j = 0; j < n; j += W) {
-      const V e = vexp<Bytes>(vload<V>(s + j) - m);
+      const V e = vexp<Bytes>((vload<V>(s + j) - m) - lo);
       vstore(s + j, e);
       acc += e;
     }
@@ -175,7 +179,7 @@ DK_INLINE T exp_shifted(T* s, int64_t n, T m) {
   } else {
     T sum = 0;
     for (int64_t j = 0; j < n; ++j) {
-      s[j] = std::exp(s[j] - m);
+      s[j] = std::exp((s[j] - m) - lo);
       sum += s[j];
     }
     return sum;
@@ -199,18 +203,22 @@ DK_INLINE T row_max(const T* s, int64_t n) {
 template <typename T>
 struct Args {
   AttnDims d;
-  const T *q, *k, *v, *out, *lse, *grad_out;
+  const T *q, *k, *v, *out;
+  const double* lse;
+  const T* grad_out;
   AttnMask mask_kind;
   const void* mask;
   const int64_t* mask_index;
   bool causal;
   T scale;
-  T *out_w, *lse_w, *delta, *dq, *dk, *dv;
+  T* out_w;
+  double* lse_w;
+  T *delta, *dq, *dk, *dv;
 };
 
-// Scores of query rows [q0, q0+rows) against keys [k0, k0+cols), already in s (row stride ld,
-// cols rounded up to ld's vector multiple): add / apply the mask and the causal rule; padding
-// columns [cols, colsp) become -inf.
+// Products q·k of query rows [q0, q0+rows) and keys [k0, k0+cols) in s (row stride ld, cols
+// rounded up to the vector width) become scores: times scale (after the product, as the textbook
+// formula rounds), plus / under the mask and the causal rule; padding columns become -inf.
 template <typename T>
 DK_INLINE void mask_scores(const Args<T>& a, int64_t b, int64_t q0, int64_t rows, int64_t k0, int64_t cols,
                            int64_t colsp, T* s, int64_t ld) {
@@ -219,6 +227,7 @@ DK_INLINE void mask_scores(const Args<T>& a, int64_t b, int64_t q0, int64_t rows
     T* si = s + i * ld;
     const int64_t qi = q0 + i;
     const int64_t moff = (a.mask_index ? a.mask_index[b] * L + qi : 0) * S + k0;
+    for (int64_t j = 0; j < cols; ++j) si[j] *= a.scale;
     if (a.mask_kind == AttnMask::boolean) {
       const uint8_t* mr = static_cast<const uint8_t*>(a.mask) + moff;
       for (int64_t j = 0; j < cols; ++j)
@@ -237,7 +246,7 @@ DK_INLINE void mask_scores(const Args<T>& a, int64_t b, int64_t q0, int64_t rows
 template <typename T>
 int64_t fwd_workspace(const AttnDims& d) {
   const int64_t nr = 2 * kMaxVecBytes / sizeof(T), Dvp = round_up(d.Dv, nr), BKp = round_up(kBlockK, nr);
-  return kBlockQ * d.D + d.D * BKp + kBlockK * Dvp + kBlockQ * BKp + kBlockQ * Dvp + 2 * kBlockQ;
+  return d.D * BKp + kBlockK * Dvp + kBlockQ * BKp + kBlockQ * Dvp + 2 * kBlockQ;
 }
 template <typename T>
 int64_t bwd_workspace(const AttnDims& d) {
@@ -253,15 +262,13 @@ DK_INLINE void fwd_item(const Args<T>& a, int64_t b, int64_t q0, T* ws) {
   constexpr int64_t NR = 2 * Bytes / sizeof(T);
   const int64_t L = a.d.L, S = a.d.S, D = a.d.D, Dv = a.d.Dv;
   const int64_t rows = std::min(kBlockQ, L - q0), Dvp = round_up(Dv, NR), BKp = round_up(kBlockK, NR);
-  T* Qs = ws;                     // (rows, D), scaled
-  T* Kt = Qs + kBlockQ * D;       // (D, colsp)
+  T* Kt = ws;                     // (D, colsp)
   T* Vs = Kt + D * BKp;           // (cols, Dvp)
   T* Sb = Vs + kBlockK * Dvp;     // (rows, colsp) scores, then probabilities
   T* O = Sb + kBlockQ * BKp;      // (rows, Dvp) unnormalized output
   T* m = O + kBlockQ * Dvp;       // (rows,) running max
   T* l = m + kBlockQ;             // (rows,) running sum
   const T* qb = a.q + (b * L + q0) * D;
-  for (int64_t i = 0; i < rows * D; ++i) Qs[i] = a.scale * qb[i];
   std::fill(O, O + rows * Dvp, T(0));
   std::fill(m, m + rows, kNegInf<T>);
   std::fill(l, l + rows, T(0));
@@ -279,7 +286,7 @@ DK_INLINE void fwd_item(const Args<T>& a, int64_t b, int64_t q0, T* ws) {
       std::copy(vb + (k0 + j) * Dv, vb + (k0 + j + 1) * Dv, Vs + j * Dvp);
       std::fill(Vs + j * Dvp + Dv, Vs + (j + 1) * Dvp, T(0));
     }
-    block_mm<T, Bytes, false>(rows, colsp, D, Qs, D, Kt, colsp, Sb, colsp, false);
+    block_mm<T, Bytes, false>(rows, colsp, D, qb, D, Kt, colsp, Sb, colsp, false);
     mask_scores(a, b, q0, rows, k0, cols, colsp, Sb, colsp);
     for (int64_t i = 0; i < rows; ++i) {
       T* s = Sb + i * colsp;
@@ -289,7 +296,7 @@ DK_INLINE void fwd_item(const Args<T>& a, int64_t b, int64_t q0, T* ws) {
         continue;
       }
       const T alpha = std::exp(m[i] - mnew);
-      const T sum = exp_shifted<T, Bytes>(s, colsp, mnew);
+      const T sum = exp_shifted<T, Bytes>(s, colsp, mnew, T(0));
       l[i] = l[i] * alpha + sum;
       if (alpha != T(1))
         for (int64_t c = 0; c < Dvp; ++c) O[i * Dvp + c] *= alpha;
@@ -298,11 +305,11 @@ DK_INLINE void fwd_item(const Args<T>& a, int64_t b, int64_t q0, T* ws) {
     block_mm<T, Bytes, false>(rows, Dvp, cols, Sb, colsp, Vs, Dvp, O, Dvp, true);
   }
   T* ob = a.out_w + (b * L + q0) * Dv;
-  T* lb = a.lse_w + b * L + q0;
+  double* lb = a.lse_w + b * L + q0;
   for (int64_t i = 0; i < rows; ++i) {
     const T inv = l[i] > T(0) ? T(1) / l[i] : T(0);
     for (int64_t c = 0; c < Dv; ++c) ob[i * Dv + c] = O[i * Dvp + c] * inv;
-    lb[i] = l[i] > T(0) ? m[i] + std::log(l[i]) : kNegInf<T>;
+    lb[i] = l[i] > T(0) ? double(m[i]) + std::log(double(l[i])) : kNegInf<double>;
   }
 }
 
@@ -318,17 +325,20 @@ DK_INLINE void bwd_item(const Args<T>& a, int64_t b, T* ws) {
   T* Kp = Vt + Dv * BKp;          // (cols, Dp)
   T* dKa = Kp + kBlockK * Dp;     // (cols, Dp)
   T* dVa = dKa + kBlockK * Dp;    // (cols, Dvp)
-  T* Qs = dVa + kBlockK * Dvp;    // (rows, Dp), scaled
+  T* Qs = dVa + kBlockK * Dvp;    // (rows, Dp)
   T* dOs = Qs + kBlockQ * Dp;     // (rows, Dvp)
   T* P = dOs + kBlockQ * Dvp;     // (rows, colsp)
   T* dP = P + kBlockQ * BKp;      // (rows, colsp), then dS
   T* dQb = dP + kBlockQ * BKp;    // (rows, Dp)
   const T *qb = a.q + b * L * D, *kb = a.k + b * S * D, *vb = a.v + b * S * Dv;
-  const T *ob = a.out + b * L * Dv, *gb = a.grad_out + b * L * Dv, *lb = a.lse + b * L;
+  const T *ob = a.out + b * L * Dv, *gb = a.grad_out + b * L * Dv;
+  const double* lb = a.lse + b * L;
   T *dqb = a.dq + b * L * D, *dkb = a.dk + b * S * D, *dvb = a.dv + b * S * Dv;
+  // delta in the micro-kernel's own order (sequential fused multiply-adds), so that
+  // dP - delta cancels exactly where the softmax is one-hot (O_i = V_j).
   for (int64_t i = 0; i < L; ++i) {
     T acc = 0;
-    for (int64_t c = 0; c < Dv; ++c) acc += gb[i * Dv + c] * ob[i * Dv + c];
+    for (int64_t c = 0; c < Dv; ++c) acc = std::fma(gb[i * Dv + c], ob[i * Dv + c], acc);
     delta[i] = acc;
   }
   std::fill(dqb, dqb + L * D, T(0));
@@ -354,7 +364,7 @@ DK_INLINE void bwd_item(const Args<T>& a, int64_t b, T* ws) {
     for (int64_t q0 = a.causal ? k0 / kBlockQ * kBlockQ : 0; q0 < L; q0 += kBlockQ) {
       const int64_t rows = std::min(kBlockQ, L - q0);
       for (int64_t i = 0; i < rows; ++i) {
-        for (int64_t dd = 0; dd < D; ++dd) Qs[i * Dp + dd] = a.scale * qb[(q0 + i) * D + dd];
+        std::copy(qb + (q0 + i) * D, qb + (q0 + i + 1) * D, Qs + i * Dp);
         std::fill(Qs + i * Dp + D, Qs + (i + 1) * Dp, T(0));
         std::copy(gb + (q0 + i) * Dv, gb + (q0 + i + 1) * Dv, dOs + i * Dvp);
         std::fill(dOs + i * Dvp + Dv, dOs + (i + 1) * Dvp, T(0));
@@ -363,11 +373,12 @@ DK_INLINE void bwd_item(const Args<T>& a, int64_t b, T* ws) {
       mask_scores(a, b, q0, rows, k0, cols, colsp, P, colsp);
       for (int64_t i = 0; i < rows; ++i) {
         T* p = P + i * colsp;
-        const T lse = lb[q0 + i];
-        if (lse == kNegInf<T>)
+        const double lse = lb[q0 + i];
+        const T hi = T(lse);
+        if (lse == kNegInf<double>)
           std::fill(p, p + colsp, T(0));
         else
-          exp_shifted<T, Bytes>(p, colsp, lse);
+          exp_shifted<T, Bytes>(p, colsp, hi, T(lse - double(hi)));
       }
       block_mm<T, Bytes, false>(rows, colsp, Dv, dOs, Dvp, Vt, colsp, dP, colsp, false);
       block_mm<T, Bytes, true>(cols, Dvp, rows, P, colsp, dOs, Dvp, dVa, Dvp, true);
@@ -381,7 +392,7 @@ DK_INLINE void bwd_item(const Args<T>& a, int64_t b, T* ws) {
         for (int64_t dd = 0; dd < D; ++dd) dqb[(q0 + i) * D + dd] += a.scale * dQb[i * Dp + dd];
     }
     for (int64_t j = 0; j < cols; ++j) {
-      std::copy(dKa + j * Dp, dKa + j * Dp + D, dkb + (k0 + j) * D);
+      for (int64_t dd = 0; dd < D; ++dd) dkb[(k0 + j) * D + dd] = a.scale * dKa[j * Dp + dd];
       std::copy(dVa + j * Dvp, dVa + j * Dvp + Dv, dvb + (k0 + j) * Dv);
     }
   }
@@ -423,7 +434,7 @@ void run_items(int64_t n, int64_t cost, int64_t ws_elems, F&& item) {
 
 template <typename T>
 void attention_forward(const AttnDims& d, const T* q, const T* k, const T* v, AttnMask mask_kind, const void* mask,
-                       const int64_t* mask_index, bool causal, T scale, T* out, T* lse) {
+                       const int64_t* mask_index, bool causal, T scale, T* out, double* lse) {
   Args<T> a{d, q, k, v, nullptr, nullptr, nullptr, mask_kind, mask, mask_index, causal, scale,
             out, lse, nullptr, nullptr, nullptr, nullptr};
   const Isa isa = cpu_isa();
@@ -434,7 +445,7 @@ void attention_forward(const AttnDims& d, const T* q, const T* k, const T* v, At
 }
 
 template <typename T>
-void attention_backward(const AttnDims& d, const T* q, const T* k, const T* v, const T* out, const T* lse,
+void attention_backward(const AttnDims& d, const T* q, const T* k, const T* v, const T* out, const double* lse,
                         const T* grad_out, AttnMask mask_kind, const void* mask, const int64_t* mask_index,
                         bool causal, T scale, T* delta, T* dq, T* dk, T* dv) {
   Args<T> a{d, q, k, v, out, lse, grad_out, mask_kind, mask, mask_index, causal, scale,
@@ -446,11 +457,11 @@ void attention_backward(const AttnDims& d, const T* q, const T* k, const T* v, c
 }
 
 template void attention_forward<float>(const AttnDims&, const float*, const float*, const float*, AttnMask,
-                                       const void*, const int64_t*, bool, float, float*, float*);
+                                       const void*, const int64_t*, bool, float, float*, double*);
 template void attention_forward<double>(const AttnDims&, const double*, const double*, const double*, AttnMask,
                                         const void*, const int64_t*, bool, double, double*, double*);
 template void attention_backward<float>(const AttnDims&, const float*, const float*, const float*, const float*,
-                                        const float*, const float*, AttnMask, const void*, const int64_t*, bool,
+                                        const double*, const float*, AttnMask, const void*, const int64_t*, bool,
                                         float, float*, float*, float*, float*);
 template void attention_backward<double>(const AttnDims&, const double*, const double*, const double*,
                                          const double*, const double*, const double*, AttnMask, const void*,

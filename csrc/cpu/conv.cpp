@@ -5,7 +5,7 @@
 //     y[n, g] (K/G, P*Q) = w[g] (K/G, C/G*R*S) @ col (C/G*R*S, P*Q),
 // where col is the im2col matrix: col[(c, r, s), (p, q)] = x[n, c, p*sh - pt + r*dh, q*sw - pl + s*dw]
 // (0 outside the image). col is never built whole: the P*Q columns are cut into blocks of
-// `chunk` columns sized so one block (~512 KiB) stays in L2 while the GEMM streams over it,
+// `chunk` columns sized so one block (~1 MiB of float32) stays in L2 while the GEMM streams over it,
 // and the work units (image, group, column block) are spread over the threads, each with its
 // own block of the workspace. This keeps the scratch small (no page faults, no 30 MB col
 // buffer) and gives every thread work even for batch 1. Each unit calls dk::cpu::gemm, which
@@ -32,7 +32,7 @@
 namespace dk::cpu {
 namespace {
 
-constexpr int64_t kColBlockElems = 1 << 17;  // elements of one im2col block (512 KiB of float)
+constexpr int64_t kColBlockElems = 1 << 18;  // elements of one im2col block (1 MiB of float)
 constexpr int64_t kMinChunk = 64;
 
 int64_t chunk_cols(const Conv2dGeom& g) {

@@ -53,6 +53,7 @@ template <typename TT>
 struct Portable {
   using T = TT;
   static constexpr int W = 4;
+  static constexpr int kAccRegs = 8;
   struct V {
     T x[W];
   };
@@ -68,6 +69,10 @@ struct Portable {
   static V fma(V a, V b, V c) {
     for (int l = 0; l < W; ++l) c.x[l] += a.x[l] * b.x[l];
     return c;
+  }
+  static V add(V a, V b) {
+    for (int l = 0; l < W; ++l) a.x[l] += b.x[l];
+    return a;
   }
   static Mask mask(int n) { return n < 0 ? 0 : n > W ? W : n; }
   static V loadm(Mask m, const T* p) {
@@ -168,7 +173,13 @@ void pack_a(bool trans, const T* A, int64_t lda, int64_t i0, int64_t p0, int64_t
 // Both cases read B sequentially (whole rows of the block, or strips of 16 along k), which
 // keeps the hardware prefetcher and the TLB happy when B is much larger than the caches.
 template <typename T>
-void pack_b(bool trans, const T* B, int64_t ldb, int64_t p0, int64_t j0, int64_t kc, int64_t nb, int nr, T* dst) {
+void pack_b(bool trans, const T* B, int64_t ldb, int64_t p0, int64_t j0, int64_t kc, int64_t nb, int nr,
+            gemm_detail::PackTransposed<T> simd_trans, T* dst) {
+  if (trans && simd_trans != nullptr) {
+    for (int64_t jr = 0; jr < nb; jr += nr)
+      simd_trans(B + (j0 + jr) * ldb + p0, ldb, kc, static_cast<int>(std::min<int64_t>(nr, nb - jr)), dst + jr * kc);
+    return;
+  }
   if (!trans) {  // op(B)[k, j] = B[k, j]: row k of the block is nb contiguous values
     for (int64_t k = 0; k < kc; ++k) {
       const T* s = B + (p0 + k) * ldb + j0;
@@ -231,7 +242,7 @@ void gemm_block(const Problem<T>& P, const KernelSet<T>& ks, int64_t i0, int64_t
       const bool first = p == 0;
       for (int64_t j2 = 0; j2 < N; j2 += ks.nb) {
         const int64_t nb = std::min<int64_t>(ks.nb, N - j2);
-        pack_b(P.trans_b, P.B, P.ldb, p, j0 + j2, kc, nb, nr, pb);
+        pack_b(P.trans_b, P.B, P.ldb, p, j0 + j2, kc, nb, nr, ks.pack_b_trans, pb);
         for (int64_t ir = 0; ir < mb; ir += mr) {
           const int m = static_cast<int>(std::min<int64_t>(mr, mb - ir));
           const auto kernel = ks.rows[m];

@@ -13,6 +13,7 @@ struct Avx2F32 {
   using V = __m256;
   using Mask = __m256i;
   static constexpr int W = 8;
+  static constexpr int kAccRegs = 12;  // 16 ymm - 2 B vectors - 1 broadcast - 1 spare
   static V zero() { return _mm256_setzero_ps(); }
   static V set1(T x) { return _mm256_set1_ps(x); }
   static V load(const T* p) { return _mm256_load_ps(p); }
@@ -20,6 +21,7 @@ struct Avx2F32 {
   static void storeu(T* p, V v) { _mm256_storeu_ps(p, v); }
   static V bcast(const T* p) { return _mm256_broadcast_ss(p); }
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V add(V a, V b) { return _mm256_add_ps(a, b); }
   static Mask mask(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
   static V loadm(Mask m, const T* p) { return _mm256_maskload_ps(p, m); }
   static void storem(T* p, Mask m, V v) { _mm256_maskstore_ps(p, m, v); }
@@ -30,6 +32,7 @@ struct Avx2F64 {
   using V = __m256d;
   using Mask = __m256i;
   static constexpr int W = 4;
+  static constexpr int kAccRegs = 12;
   static V zero() { return _mm256_setzero_pd(); }
   static V set1(T x) { return _mm256_set1_pd(x); }
   static V load(const T* p) { return _mm256_load_pd(p); }
@@ -37,6 +40,7 @@ struct Avx2F64 {
   static void storeu(T* p, V v) { _mm256_storeu_pd(p, v); }
   static V bcast(const T* p) { return _mm256_broadcast_sd(p); }
   static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+  static V add(V a, V b) { return _mm256_add_pd(a, b); }
   static Mask mask(int n) { return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3)); }
   static V loadm(Mask m, const T* p) { return _mm256_maskload_pd(p, m); }
   static void storem(T* p, Mask m, V v) { _mm256_maskstore_pd(p, m, v); }

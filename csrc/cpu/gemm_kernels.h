@@ -25,15 +25,22 @@ using MicroKernel = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t l
 
 constexpr int kMaxMr = 16;
 
+// pack_b_trans(B, ldb, kc, n, dst): one NR-column panel of op(B) = B^T, i.e.
+// dst[k*NR + c] = B[c*ldb + k] for k < kc, c < n, and 0 for n <= c < NR.
+template <typename T>
+using PackTransposed = void (*)(const T* B, int64_t ldb, int64_t kc, int n, T* dst);
+
 // One register-blocked kernel family: rows[m] handles a tile with m valid rows (1..mr), so
 // edge tiles in M run no wasted FMAs; edge columns are masked. Cache blocking per family:
 // kc (K block: an MR x kc A panel stays in L1), nb (N block: the kc x nb packed B in L2),
-// mb (M block: the mb x kc packed A in L3).
+// mb (M block: the mb x kc packed A in L3). pack_b_trans is a SIMD transposing packer for
+// trans_b, or null for the driver's scalar one.
 template <typename T>
 struct KernelSet {
   const char* name;
   int mr, nr, kc, nb, mb;
   MicroKernel<T> rows[kMaxMr + 1];
+  PackTransposed<T> pack_b_trans;
 };
 
 // Per-ISA sets; the AVX ones may only be used where dk::cpu_isa() allows.

@@ -4,9 +4,9 @@
 // it can never be picked by the linker for code that runs on an older CPU.
 //
 // S provides: T, V (a vector of W lanes of T), Mask, zero(), set1(x), load(p) (aligned),
-// loadu(p), storeu(p, v), bcast(p), fma(a, b, c) = a*b + c, mask(n) (first n lanes, n may
+// loadu(p), storeu(p, v), bcast(p), fma(a, b, c) = a*b + c, add(a, b), mask(n) (first n lanes, n may
 // be <= 0 or >= W), loadm(mask, p) (masked lanes read as 0, others not touched), storem(p,
-// mask, v).
+// mask, v), and kAccRegs (vector registers free for accumulators).
 //
 // Tile: M rows (M <= MR, the packed A stride) x NV*W columns. The M*NV accumulators, the NV
 // B vectors of one k step and one broadcast A value must fit in the register file
@@ -56,24 +56,36 @@ inline __attribute__((always_inline)) void store_tile(typename S::V (&acc)[M][NV
   }
 }
 
+// Short tiles (small M) have registers to spare: they split k into C interleaved
+// accumulator chains (k % C), added pairwise at the end. More independent FMA chains hide
+// the FMA latency that bounds a 1- or 2-row tile, and the shorter sums are more accurate
+// (closer to what a BLAS dot/gemv gives for vector-shaped products).
+template <class S, int M, int NV>
+constexpr int chains() {
+  constexpr int c = S::kAccRegs / (M * NV);
+  return c >= 4 ? 4 : c >= 2 ? 2 : 1;
+}
+
 template <class S, int MR, int NV, int M>
 void ukr(int64_t kc, const typename S::T* __restrict__ a, const typename S::T* __restrict__ b, typename S::T* c,
          int64_t ldc, int n, const Epilogue<typename S::T>& e) {
   using V = typename S::V;
   constexpr int W = S::W;
-  V acc[M][NV];
-#pragma GCC unroll 16
-  for (int i = 0; i < M; ++i)
+  constexpr int C = chains<S, M, NV>();
+  V acc[C][M][NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[i][v] = S::zero();
+  for (int h = 0; h < C; ++h)
+#pragma GCC unroll 16
+    for (int i = 0; i < M; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[h][i][v] = S::zero();
   // The C tile is needed only after the k loop: start fetching it now.
 #pragma GCC unroll 16
   for (int i = 0; i < M; ++i) {
     __builtin_prefetch(c + i * ldc, 1);
     __builtin_prefetch(c + i * ldc + NV * W - 1, 1);
   }
-#pragma GCC unroll 2
-  for (int64_t k = 0; k < kc; ++k) {
+  auto step = [&](V(&dst)[M][NV]) __attribute__((always_inline)) {
     V bv[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) bv[v] = S::load(b + v * W);
@@ -81,21 +93,49 @@ void ukr(int64_t kc, const typename S::T* __restrict__ a, const typename S::T* _
     for (int i = 0; i < M; ++i) {
       const V ai = S::bcast(a + i);
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[i][v] = S::fma(ai, bv[v], acc[i][v]);
+      for (int v = 0; v < NV; ++v) dst[i][v] = S::fma(ai, bv[v], dst[i][v]);
     }
     a += MR;
     b += NV * W;
+  };
+  int64_t k = 0;
+  if (C == 1) {
+#pragma GCC unroll 2
+    for (; k < kc; ++k) step(acc[0]);
+  } else {
+    for (; k + C <= kc; k += C) {
+#pragma GCC unroll 4
+      for (int h = 0; h < C; ++h) step(acc[h]);
+    }
+#pragma GCC unroll 4
+    for (int h = 0; h + 1 < C; ++h)  // the last kc % C steps (constant indices keep acc in registers)
+      if (k < kc) {
+        step(acc[h]);
+        ++k;
+      }
+#pragma GCC unroll 16
+    for (int i = 0; i < M; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        if (C == 4) {
+          acc[0][i][v] = S::add(S::add(acc[0][i][v], acc[1][i][v]), S::add(acc[2][i][v], acc[3][i][v]));
+        } else {
+          acc[0][i][v] = S::add(acc[0][i][v], acc[C - 1][i][v]);
+        }
+      }
   }
   if (n == NV * W)
-    store_tile<S, NV, M, true>(acc, c, ldc, n, e);
+    store_tile<S, NV, M, true>(acc[0], c, ldc, n, e);
   else
-    store_tile<S, NV, M, false>(acc, c, ldc, n, e);
+    store_tile<S, NV, M, false>(acc[0], c, ldc, n, e);
 }
 
 // The KernelSet of one ISA and dtype: rows[m] = ukr<S, MR, NV, m> for m = 1..MR.
 template <class S, int MR, int NV, int... Ms>
-constexpr dk::cpu::gemm_detail::KernelSet<typename S::T> make_set(const char* name, int kc, int nb, int mb) {
-  return {name, MR, NV * S::W, kc, nb, mb, {nullptr, &ukr<S, MR, NV, Ms>...}};
+constexpr dk::cpu::gemm_detail::KernelSet<typename S::T> make_set(
+    const char* name, int kc, int nb, int mb,
+    dk::cpu::gemm_detail::PackTransposed<typename S::T> pack_b_trans = nullptr) {
+  return {name, MR, NV * S::W, kc, nb, mb, {nullptr, &ukr<S, MR, NV, Ms>...}, pack_b_trans};
 }
 
 }  // namespace

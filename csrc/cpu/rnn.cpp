@@ -20,9 +20,9 @@
 // Variable lengths: row b takes step t only if t < lengths[b]; otherwise its state is carried
 // unchanged (so the final state is the state after its last real step, and the reverse
 // direction starts at each row's own last step) and its gradients pass straight through.
-// The float32 nonlinearities are exp-based formulas (sigmoid = 1 / (1 + e^-x); tanh = Cephes' odd
-// polynomial near 0, 1 - 2 / (e^2|x| + 1) beyond) over vexp so the fused loops vectorize (DK_CLONES); float64 uses
-// libm's tanh for full precision.
+// The float32 nonlinearities are exp-based formulas over vexp (cpu/vec_math.h) so the fused
+// loops vectorize (DK_CLONES): sigmoid = 1 / (1 + e^-x); tanh = Cephes' odd polynomial near 0,
+// 1 - 2 / (e^2|x| + 1) beyond. float64 uses libm's tanh for full precision.
 #include "cpu/rnn.h"
 
 #include <algorithm>
@@ -32,14 +32,10 @@
 #include "core/parallel.h"
 #include "cpu/gemm.h"
 #include "cpu/simd.h"
+#include "cpu/vec_math.h"
 
 namespace dk::cpu {
 namespace {
-
-template <typename T>
-DK_INLINE T vexp(T x) {
-  return std::exp(x);
-}
 
 template <typename T>
 DK_INLINE T sigm(T x) {
@@ -203,16 +199,6 @@ int64_t row_grain(int64_t width) { return std::max<int64_t>(1, (1 << 14) / std::
 
 bool active(const int64_t* lengths, int64_t b, int64_t t) { return lengths == nullptr || t < lengths[b]; }
 
-// out[j] = sum over rows i < M of X[i * N + j] (bias gradients), columns split over threads.
-template <typename T>
-void sum_rows(int64_t M, int64_t N, const T* X, T* out) {
-  parallel_for(0, N, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, M)), [&](int64_t lo, int64_t hi) {
-    std::fill(out + lo, out + hi, T(0));
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = lo; j < hi; ++j) out[j] += X[i * N + j];
-  });
-}
-
 }  // namespace
 
 template <typename T>
@@ -316,8 +302,8 @@ void rnn_backward(Cell cell, const RnnSeq<T>& s, const T* hs, const T* cs, const
   if (S > 1)
     gemm<T>(true, false, GH, H, (S - 1) * B, T(1), dgh + (s.reverse ? 0 : B * GH), GH, hs + (s.reverse ? B * H : 0),
             H, T(1), dw_hh, H);
-  if (db_ih) sum_rows<T>(S * B, GH, dgx, db_ih);
-  if (db_hh) sum_rows<T>(S * B, GH, dgh, db_hh);
+  if (db_ih) column_sum<T>(S * B, GH, dgx, GH, db_ih);
+  if (db_hh) column_sum<T>(S * B, GH, dgh, GH, db_hh);
 }
 
 template void rnn_forward<float>(Cell, const RnnSeq<float>&, float*, float*, float*, float*);

@@ -10,9 +10,10 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version as _pkg_version
 
 from . import _cpu, cuda, ops, reference
-from . import functional, nn
+from . import functional, nn, optim
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad
 from ._random import manual_seed
+from .serialization import load, save
 
 try:
     __version__ = _pkg_version("deepkern")
@@ -20,8 +21,8 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = _cpu.build_info()["version"]
 
 __all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "ops", "reference",
-           "functional", "nn", "cuda", "set_num_threads", "get_num_threads", "info", "manual_seed",
-           "__version__"]
+           "functional", "nn", "optim", "cuda", "set_num_threads", "get_num_threads", "info", "manual_seed",
+           "save", "load", "__version__"]
 
 
 def set_num_threads(n: int) -> None:

@@ -16,6 +16,18 @@ FLOATS = ("float32", "float64")
 FLOATS_GPU_HALF = ("float16", "float32", "float64")
 
 
+_DTYPE_SETS: dict = {}
+
+
+def _dtype_set(dtypes) -> frozenset:
+    """``dtypes`` (names) as a set of np.dtype: membership costs ~0.1 us, str(x.dtype) ~2 us."""
+    key = tuple(dtypes)
+    found = _DTYPE_SETS.get(key)
+    if found is None:
+        found = _DTYPE_SETS[key] = frozenset(np.dtype(d) for d in key)
+    return found
+
+
 def _kind(x) -> str:
     if isinstance(x, np.ndarray):
         return "a NumPy array"
@@ -45,7 +57,7 @@ def arrays(op: str, dtypes=FLOATS, same_dtype: bool = True, **named):
         elif array_module(x) is not xp:
             raise TypeError(f"{op}: {first_name} is {_kind(first)} but {name} is {_kind(x)}; "
                             "put all arguments on one device")
-        if str(x.dtype) not in dtypes:
+        if x.dtype not in _dtype_set(dtypes):
             raise TypeError(f"{op}: {name} must be {' or '.join(dtypes)}, got {x.dtype}")
         if same_dtype and x.dtype != first.dtype:
             raise TypeError(f"{op}: {name} is {x.dtype} but {first_name} is {first.dtype} "

@@ -138,6 +138,8 @@ class Tensor:
         if value is not None:
             if isinstance(value, Tensor):
                 value = value.data
+            if isinstance(value, np.generic):  # e.g. the gradient of a 0-d parameter
+                value = np.asarray(value)
             if not is_array(value):
                 raise TypeError(f"grad must be a NumPy or CuPy array, got {type(value).__name__}")
             if tuple(value.shape) != tuple(self.shape):

@@ -12,6 +12,60 @@ def _cmd_info(args) -> int:
     return 0
 
 
+def _cmd_bench(args) -> int:
+    import os
+
+    from . import bench
+
+    cases = bench.load_cases(args.families)
+    if args.list:
+        for case in cases:
+            print(case.id)
+        return 0
+    threads = args.threads or os.cpu_count() or 1
+    if args.cpu_time and (threads != 1 or args.device != "cpu"):
+        raise SystemExit("deepkern bench: --cpu-time needs --threads 1 on the CPU (other threads' "
+                         "work would not be counted)")
+    limits = bench.set_threads(threads)
+    try:
+        results = bench.run(cases, repeat=args.repeat, warmup=args.warmup, device=args.device,
+                            cpu_time=args.cpu_time)
+    finally:
+        if limits is not None:
+            limits.restore_original_limits()
+    about = bench.describe(threads, args.device, args.peak, args.cpu_time)
+    if args.markdown:
+        print("\n".join(f"- {line}" for line in about.splitlines()))
+        print()
+    else:
+        print(about)
+        print()
+    print(bench.format_table(results, markdown=args.markdown, peak=args.peak, threads=threads, device=args.device))
+    return 0
+
+
+def _add_bench(sub) -> None:
+    from . import bench
+
+    p = sub.add_parser("bench", help="time deepkern against NumPy and PyTorch on the same inputs",
+                       description="Time each registered case (deepkern, the NumPy reference, PyTorch) and "
+                                   "print a table: median time, deepkern/PyTorch ratio, GFLOP/s, %% of peak.")
+    p.add_argument("families", nargs="*", metavar="family",
+                   help=f"op families to run (default: all of {', '.join(bench.FAMILIES)})")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for deepkern, NumPy and PyTorch "
+                                                             "(default: all cores)")
+    p.add_argument("--repeat", type=int, default=5, help="timed calls per implementation (median reported)")
+    p.add_argument("--warmup", type=int, default=1, help="untimed calls first")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    p.add_argument("--peak", type=float, default=None, help="machine peak in GFLOP/s for the %% peak column "
+                                                           "(default: estimated from the CPU)")
+    p.add_argument("--cpu-time", action="store_true",
+                   help="time by the calling thread's CPU time (needs --threads 1): robust on a busy machine")
+    p.add_argument("--list", action="store_true", help="list the cases and exit")
+    p.set_defaults(func=_cmd_bench)
+
+
 def _add_train(sub) -> None:
     from .train import tasks
 
@@ -63,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("info", help="version, build options, CPU features and kernels, CUDA")
     p.set_defaults(func=_cmd_info)
+    _add_bench(sub)
     _add_train(sub)
     _add_detect(sub)
     return parser

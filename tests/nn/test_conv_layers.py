@@ -104,6 +104,9 @@ def test_conv2d_layer_errors_name_layer_and_shapes():
         nn.Conv2d(3, 16, 3, groups=2)
     with pytest.raises(ValueError, match=r"Conv2d: padding='same' needs stride 1"):
         nn.Conv2d(3, 16, 3, padding="same", stride=2)
+    with pytest.raises(TypeError, match=r"Conv2d\(3, 16, kernel_size=\(3, 3\)\): input is float64 but the weights "
+                                        r"are float32"):
+        layer(dk.Tensor(np.zeros((1, 3, 8, 8))))
     with pytest.raises(ValueError, match=r"Conv2d: out_channels must be a positive int, got 0"):
         nn.Conv2d(3, 0, 3)
 

@@ -6,7 +6,7 @@ import pytest
 
 import deepkern as dk
 from deepkern import nn
-from tests.helpers import gradcheck
+from tests.helpers import DEVICES, gradcheck, to_host, xp_for
 
 
 class Net(nn.Module):
@@ -190,3 +190,27 @@ def test_sequential_from_ordered_dict_keeps_names():
     seq = nn.Sequential(OrderedDict(fc=nn.Linear(2, 3), act=nn.ReLU()))
     assert list(seq.state_dict()) == ["fc.weight", "fc.bias"]
     assert seq[0] is seq.fc
+
+
+@pytest.mark.parametrize("device", [d for d in DEVICES if d.id == "cuda"])
+def test_to_cuda_and_back(device, tmp_path):
+    xp = xp_for(device)
+    dk.manual_seed(0)
+    net = Net(nn)
+    cpu_state = {k: v.copy() for k, v in net.state_dict().items()}
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    expected = [o.data for o in net(dk.Tensor(x))]
+    assert net.to("cuda") is net and net.device == "cuda"
+    assert all(isinstance(v, xp.ndarray) for v in net.state_dict().values())
+    out = net(dk.Tensor(xp.asarray(x)))
+    for o, e in zip(out, expected):
+        np.testing.assert_allclose(to_host(o.data), e, rtol=1e-5, atol=1e-6)
+    (out[0].sum() + out[1].sum()).backward()
+    assert all(isinstance(p.grad, xp.ndarray) for p in net.parameters())
+    dk.save(net.state_dict(), tmp_path / "gpu.ckpt")               # saved from host copies
+    assert all(isinstance(v, np.ndarray) for v in dk.load(tmp_path / "gpu.ckpt").values())
+    net.load_state_dict(cpu_state)                                 # NumPy state onto a CUDA module
+    assert all(isinstance(v, xp.ndarray) for v in net.state_dict().values())
+    net.cpu()
+    for k, v in net.state_dict().items():
+        np.testing.assert_array_equal(v, cpu_state[k])

@@ -210,3 +210,29 @@ def test_cpu_extension_checks_labels_and_sizes_itself():
         dk._cpu.pointwise_loss_forward("mse", logits, rows[0], None, None, logits.copy())
     with pytest.raises(ValueError, match=r"unknown kind 'l1'"):
         dk._cpu.pointwise_loss_forward("l1", logits, logits, None, None, logits.copy())
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("n_classes", [1, 1024, 1025, 3001])
+def test_cross_entropy_many_classes(device, n_classes):
+    """Class counts around the CUDA kernels' warp-per-row / block-per-row switch."""
+    xp = xp_for(device)
+    rng = np.random.default_rng(n_classes)
+    logits = (rng.standard_normal((5, n_classes)) * 5).astype(np.float32)
+    target = rng.integers(0, n_classes, 5)
+    out = ops.cross_entropy_forward(xp.asarray(logits), xp.asarray(target), reduction="none")
+    assert_matches_reference(out, ref.cross_entropy_forward, logits, target, reduction="none")
+    g = np.asarray(1.0, np.float32)
+    grad = ops.cross_entropy_backward(xp.asarray(g), xp.asarray(logits), xp.asarray(target), *out[1:])
+    assert_matches_reference(grad, ref.cross_entropy_backward, g, logits, target, to_host(out[1]), to_host(out[2]))
+
+
+@pytest.mark.cuda
+def test_cuda_kernel_turns_bad_labels_into_nan_without_reading_out_of_bounds():
+    xp = xp_for("cuda")
+    from deepkern._backend import kernels
+    logits = xp.zeros((3, 4), dtype=np.float32)
+    rows = [xp.empty(3, dtype=np.float32) for _ in range(3)]
+    kernels(xp).cross_entropy_forward(logits, xp.asarray(np.array([0, 9, -5])), None, *rows, -100)
+    loss = to_host(rows[0])
+    assert np.isfinite(loss[0]) and np.isnan(loss[1]) and np.isnan(loss[2])

@@ -115,3 +115,19 @@ def test_cpu_extension_checks_sizes_itself():
         dk._cpu.softmax_forward(x, np.zeros((4, 5), np.float32), 2, False)
     with pytest.raises(ValueError, match=r"softmax_backward: grad_in must be float32, got float64"):
         dk._cpu.softmax_backward(x, x, np.zeros((4, 5)), 1, True)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dim", [1, 31, 1024, 1025, 4099])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_long_and_short_rows(device, dim, dtype):
+    """Rows around the CUDA kernels' warp-per-row / block-per-row switch (1024) and the CPU lanes."""
+    xp = xp_for(device)
+    rng = np.random.default_rng(dim)
+    x = (rng.standard_normal((3, dim)) * 10).astype(dtype)
+    g = rng.standard_normal((3, dim)).astype(dtype)
+    for fwd, rfwd, bwd, rbwd in FUNCS.values():
+        y = fwd(xp.asarray(x))
+        assert_matches_reference(y, rfwd, x)
+        yh = to_host(y)
+        assert_matches_reference(bwd(xp.asarray(g), xp.asarray(yh)), rbwd, g, yh)

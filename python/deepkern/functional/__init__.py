@@ -9,9 +9,12 @@ from .basic import (abs, broadcast_to, cat, chunk, clamp, exp, expand, flatten, 
                     transpose, unsqueeze, where)
 from .embedding import embedding
 from .linear import linear
+from .attention import scaled_dot_product_attention
 from .conv import conv2d
 from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .softmax import log_softmax, softmax
 from .loss import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
+from .norm import batch_norm
+from .dropout import dropout
 from .rnn import (coupled_lstm_cell, gru, gru_cell, lstm, lstm_cell, peephole_lstm_cell, rnn, rnn_cell,
                   simple_gru_cell)

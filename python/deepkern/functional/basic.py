@@ -262,8 +262,10 @@ class Reduce(Function):
 
     def backward(self, g):
         xp = array_module(g)
-        full = xp.zeros(self.flat_shape, dtype=g.dtype)
-        xp.put_along_axis(full, self.idx, g.reshape(self.idx.shape), axis=self.axis)
+        along = [1] * len(self.flat_shape)
+        along[self.axis] = self.flat_shape[self.axis]
+        hit = xp.arange(self.flat_shape[self.axis]).reshape(along) == self.idx  # one-hot along the axis
+        full = xp.where(hit, g.reshape(self.idx.shape), g.dtype.type(0))
         return full.reshape(self.shape)
 
 

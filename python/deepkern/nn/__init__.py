@@ -9,3 +9,7 @@ from .module import Module, Parameter
 from .conv import Conv2d
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .softmax import LogSoftmax, Softmax
+from .normalization import BatchNorm1d, BatchNorm2d
+from .dropout import Dropout
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from .. import functional as F
-from .._random import generator
+from . import init
 from .module import Module, Parameter
 
 
@@ -40,15 +40,20 @@ class Conv2d(Module):
         if self.padding == "same" and self.stride != (1, 1):
             raise ValueError(f"{name}: padding='same' needs stride 1, got stride={self.stride}")
         dtype = np.dtype(np.float32 if dtype is None else dtype)
-        fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
-        bound = 1.0 / math.sqrt(fan_in)
-        rng = generator()
         shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
-        self.weight = Parameter(rng.uniform(-bound, bound, shape).astype(dtype))
+        self.weight = Parameter(np.empty(shape, dtype=dtype))
         if bias:
-            self.bias = Parameter(rng.uniform(-bound, bound, (self.out_channels,)).astype(dtype))
+            self.bias = Parameter(np.empty(self.out_channels, dtype=dtype))
         else:
             self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
+            bound = 1 / math.sqrt(fan_in)
+            init.uniform_(self.bias, -bound, bound)
 
     def _short(self):
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size})"
@@ -61,6 +66,9 @@ class Conv2d(Module):
         if c != self.in_channels:
             raise ValueError(f"{self._short()}: input has {c} channels, expected {self.in_channels} "
                              f"(input shape {tuple(x.shape)})")
+        if x.dtype != self.weight.dtype:
+            raise TypeError(f"{self._short()}: input is {x.dtype} but the weights are {self.weight.dtype} "
+                            "(cast the input, or the module with .double()/.float())")
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self):

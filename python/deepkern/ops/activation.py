@@ -5,8 +5,10 @@ any shape, and returns a new array of the same shape and dtype (or writes ``out=
 """
 from __future__ import annotations
 
-from .. import _checks
-from .._backend import kernels
+import numpy as np
+
+from .. import _checks, _random
+from .._backend import array_module, kernels
 
 
 def _forward(kind, x, slope, out, op):
@@ -64,3 +66,41 @@ def sigmoid_backward(grad_out, y):
 def tanh_backward(grad_out, y):
     """Gradient of tanh from its *output* y: grad_out * (1 - y**2)."""
     return _backward("tanh", y, grad_out, 0.0, "tanh_backward")
+
+
+def _dropout_seed():
+    """One 63-bit seed per call from deepkern's generator (dk.manual_seed makes it repeat)."""
+    return int(_random.generator().integers(0, 2**63))
+
+
+def dropout(x, p=0.5, training=True):
+    """Inverted dropout: zero each element with probability p, scale the kept ones by 1/(1-p).
+
+    Returns ``(y, mask)``: mask is a uint8 array of x's shape (1 = kept), a quarter of the
+    memory of a float mask; pass it to dropout_backward. The mask is a hash of a seed drawn
+    from deepkern's generator and the element index, so ``dk.manual_seed`` reproduces it, on
+    the CPU and the GPU alike. training=False returns ``(x, None)``; p=1 gives zeros (PyTorch).
+    """
+    op = "dropout"
+    p = _checks.real(op, "p", p, 0.0, 1.0)
+    xp, (x,) = _checks.arrays(op, x=x)
+    if not training:
+        return x, None
+    y = xp.empty_like(x)
+    mask = xp.empty(x.shape, dtype=np.uint8)
+    kernels(xp).dropout_forward(x, y, mask, p, _dropout_seed())
+    return y, mask
+
+
+def dropout_backward(grad_out, mask, p=0.5):
+    """Gradient of dropout: grad_out * mask / (1 - p), with the forward's uint8 mask."""
+    op = "dropout_backward"
+    p = _checks.real(op, "p", p, 0.0, 1.0)
+    xp, (grad_out,) = _checks.arrays(op, grad_out=grad_out)
+    xp, (mask,) = _checks.arrays(op, dtypes=("uint8",), mask=mask)
+    if xp is not array_module(grad_out):
+        raise TypeError(f"{op}: grad_out and mask must be on one device")
+    _checks.shape(op, "mask", mask, grad_out.shape)
+    grad_in = xp.empty_like(grad_out)
+    kernels(xp).dropout_backward(grad_out, mask, grad_in, p)
+    return grad_in

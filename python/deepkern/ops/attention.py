@@ -70,8 +70,9 @@ def _mask(op, mask, batch, L, S, dtype, xp):
         raise ValueError(f"{op}: mask of shape {tuple(mask.shape)} does not broadcast to (..., L, S) = {target}")
     full = mask.reshape((1,) * (len(target) - mask.ndim) + tuple(mask.shape))
     lead = full.shape[:-2]
-    mats = xp.ascontiguousarray(xp.broadcast_to(full, lead + (L, S))).reshape(-1, L, S)
-    index = xp.broadcast_to(xp.arange(mats.shape[0], dtype=np.int64).reshape(lead), batch)
+    count = math.prod(lead)
+    mats = xp.ascontiguousarray(xp.broadcast_to(full, lead + (L, S))).reshape(count, L, S)
+    index = xp.broadcast_to(xp.arange(count, dtype=np.int64).reshape(lead), batch)
     return mats, xp.ascontiguousarray(index).reshape(-1)
 
 
@@ -87,7 +88,8 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False, scale=None, r
         combined with ``mask`` when both are given.
     scale: multiplies q kᵀ; default 1/sqrt(D).
     return_lse: also return the per-row log-sum-exp of the scaled, masked scores (..., L), which
-        the backward pass needs.
+        the backward pass needs. It is float64 for every input dtype: rounded to float32 it would
+        cost the backward's recomputed probabilities a relative error of ulp(|lse|).
 
     A row whose keys are all forbidden gets an output of zeros (not NaN), lse = -inf, and zero
     gradients in the backward pass.
@@ -99,7 +101,7 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False, scale=None, r
     mats, index = _mask(_FWD, mask, batch, L, S, q.dtype, xp)
     n = math.prod(batch)
     out = xp.empty(batch + (L, Dv), dtype=q.dtype)
-    lse = xp.empty(batch + (L,), dtype=q.dtype)
+    lse = xp.empty(batch + (L,), dtype=np.float64)
     kernels(xp).attention_forward(q.reshape(n, L, D), k.reshape(n, S, D), v.reshape(n, S, Dv), mats, index,
                                   causal, sc, out.reshape(n, L, Dv), lse.reshape(n, L))
     return (out, lse) if return_lse else out
@@ -107,9 +109,11 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False, scale=None, r
 
 def scaled_dot_product_attention_backward(grad_out, q, k, v, out, lse, mask=None, causal=False, scale=None):
     """Gradients (dq, dk, dv) of scaled_dot_product_attention, from its ``out`` and ``lse``
-    (``return_lse=True``) and the same mask, causal and scale. The mask gets no gradient."""
-    xp, (grad_out, q, k, v, out, lse) = _checks.arrays(_BWD, grad_out=grad_out, q=q, k=k, v=v, out=out,
-                                                       lse=lse)
+    (``return_lse=True``, float64) and the same mask, causal and scale. The mask gets no gradient."""
+    xp, (grad_out, q, k, v, out) = _checks.arrays(_BWD, grad_out=grad_out, q=q, k=k, v=v, out=out)
+    _, (lse,) = _checks.arrays(_BWD, dtypes=("float64",), lse=lse)
+    if array_module(lse) is not xp:
+        raise TypeError(f"{_BWD}: lse is on another device than q")
     batch, L, S, D, Dv = _dims(_BWD, q, k, v)
     _checks.shape(_BWD, "out", out, batch + (L, Dv))
     _checks.shape(_BWD, "grad_out", grad_out, batch + (L, Dv))

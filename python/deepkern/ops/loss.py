@@ -39,6 +39,8 @@ def _class_target(op, x, target, weight, ignore_index, xp, what="logits"):
         raise ValueError(f"{op}: target must have shape {expected} to match {what} of shape "
                          f"{tuple(x.shape)}, got {tuple(target.shape)}")
     n_classes = x.shape[1]
+    if n_classes == 0:
+        raise ValueError(f"{op}: {what} must have at least one class (C >= 1), got shape {tuple(x.shape)}")
     if weight is not None and tuple(weight.shape) != (n_classes,):
         raise ValueError(f"{op}: weight must have shape ({n_classes},) (one per class), "
                          f"got {tuple(weight.shape)}")

@@ -4,6 +4,7 @@ from .activation import (leaky_relu, leaky_relu_backward, relu, relu_backward, s
                          sigmoid_backward, tanh, tanh_backward)
 from .gemm import linear, linear_backward, matmul
 from .embedding import embedding, embedding_backward
+from .optim import adam_step, rmsprop_step, sgd_step
 from .conv import conv2d, conv2d_backward
 from .pool import (adaptive_avg_pool2d, adaptive_avg_pool2d_backward, avg_pool2d, avg_pool2d_backward,
                    max_pool2d, max_pool2d_backward, max_pool2d_with_indices)
@@ -11,6 +12,8 @@ from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backwar
 from .loss import (binary_cross_entropy, binary_cross_entropy_backward, binary_cross_entropy_with_logits,
                    binary_cross_entropy_with_logits_backward, cross_entropy, cross_entropy_backward,
                    cross_entropy_forward, mse_loss, mse_loss_backward, nll_loss, nll_loss_backward)
+from .norm import batch_norm, batch_norm_backward
+from .activation import dropout, dropout_backward
 from .boxes import batched_nms, box_iou, nms
 from .attention import scaled_dot_product_attention, scaled_dot_product_attention_backward
 from .rnn import (coupled_lstm_cell, peephole_lstm_cell, simple_gru_cell, gru_backward, gru_cell, gru_cell_backward, gru_forward, lstm_backward, lstm_cell,

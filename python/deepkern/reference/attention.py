@@ -13,9 +13,8 @@ def _scale(q, scale):
     return q.dtype.type(scale)
 
 
-def _probabilities(q, k, mask, causal, scale):
-    """Softmax probabilities (..., L, S) and the log-sum-exp (..., L); rows with no allowed key
-    get probabilities 0 and lse -inf."""
+def _scores(q, k, mask, causal, scale):
+    """Scaled, masked scores (..., L, S), -inf where a key is forbidden."""
     L, S = q.shape[-2], k.shape[-2]
     s = np.matmul(q, np.swapaxes(k, -1, -2)) * _scale(q, scale)
     allowed = np.tril(np.ones((L, S), dtype=bool)) if causal else np.ones((L, S), dtype=bool)
@@ -24,34 +23,37 @@ def _probabilities(q, k, mask, causal, scale):
             allowed = allowed & mask
         else:
             s = s + mask.astype(s.dtype)
-    s = np.where(allowed, s, -np.inf).astype(q.dtype, copy=False)
+    return np.where(allowed, s, -np.inf).astype(q.dtype, copy=False)
+
+
+def scaled_dot_product_attention(q, k, v, mask=None, causal=False, scale=None, return_lse=False):
+    """softmax(scale · q kᵀ + mask) v, see deepkern.ops.scaled_dot_product_attention. Rows with
+    no allowed key give zeros and lse = -inf. The reference's lse has q's dtype (ops: float64)."""
+    s = _scores(q, k, mask, causal, scale)
     m = np.max(s, axis=-1, keepdims=True, initial=-np.inf)
     m_safe = np.where(np.isfinite(m), m, 0).astype(q.dtype, copy=False)
     e = np.exp(s - m_safe)
     total = e.sum(axis=-1, keepdims=True)
-    p = np.where(total > 0, e / np.where(total > 0, total, 1), 0).astype(q.dtype, copy=False)
-    lse = np.where(total > 0, m_safe + np.log(np.where(total > 0, total, 1)), -np.inf)
-    return p, lse[..., 0].astype(q.dtype, copy=False)
-
-
-def scaled_dot_product_attention(q, k, v, mask=None, causal=False, scale=None, return_lse=False):
-    """softmax(scale · q kᵀ + mask) v, see deepkern.ops.scaled_dot_product_attention."""
-    p, lse = _probabilities(q, k, mask, causal, scale)
+    safe_total = np.where(total > 0, total, 1)
+    p = np.where(total > 0, e / safe_total, 0).astype(q.dtype, copy=False)
     out = np.matmul(p, v)
-    return (out, lse) if return_lse else out
+    if not return_lse:
+        return out
+    lse = np.where(total > 0, m_safe + np.log(safe_total), -np.inf)[..., 0].astype(q.dtype, copy=False)
+    return out, lse
 
 
 def scaled_dot_product_attention_backward(grad_out, q, k, v, out, lse, mask=None, causal=False, scale=None):
-    """(dq, dk, dv). The reference recomputes the probabilities and the output from q, k, v in
-    its own precision; ``out`` and ``lse`` are only checked for shape, as the ground truth must
-    not inherit the forward kernel's rounding."""
-    if out.shape != grad_out.shape or lse.shape != grad_out.shape[:-1]:
-        raise ValueError("scaled_dot_product_attention_backward: out / lse do not match grad_out")
-    p, _ = _probabilities(q, k, mask, causal, scale)
-    o = np.matmul(p, v)
-    delta = np.sum(grad_out * o, axis=-1, keepdims=True)
-    dp = np.matmul(grad_out, np.swapaxes(v, -1, -2))
-    ds = p * (dp - delta)
+    """(dq, dk, dv) from the saved forward results, by the formulas the fused kernels use:
+    P = exp(s - lse) (0 where forbidden or lse = -inf), delta = rowsum(grad_out ∘ out),
+    dS = P ∘ (grad_out vᵀ - delta), dq = scale·dS k, dk = scale·dSᵀ q, dv = Pᵀ grad_out.
+    Given the exact out and lse these are the exact gradients."""
+    s = _scores(q, k, mask, causal, scale)
+    lse = lse[..., None]
+    finite = np.isfinite(lse)
+    p = np.where(finite, np.exp(s - np.where(finite, lse, 0)), 0).astype(q.dtype, copy=False)
+    delta = np.sum(grad_out * out, axis=-1, keepdims=True)
+    ds = p * (np.matmul(grad_out, np.swapaxes(v, -1, -2)) - delta)
     sc = _scale(q, scale)
     dq = np.matmul(ds, k) * sc
     dk = np.matmul(np.swapaxes(ds, -1, -2), q) * sc

@@ -1,0 +1,89 @@
+#include "bindings/cuda_common.h"
+#include "bindings/loss_checks.h"
+#include "cuda/loss.h"
+
+namespace {
+
+using dk::TensorView;
+using dk::bind::opt_ptr;
+using dk::bind::OptView;
+constexpr dk::Device kCuda = dk::Device::cuda;
+
+}  // namespace
+
+// Labels live on the GPU: deepkern.ops checks their range (one device reduction) before the
+// launch; the kernels give a row with a bad label NaN instead of reading out of bounds.
+void bind_cuda_loss(py::module_& m) {
+  m.def(
+      "cross_entropy_forward",
+      [](const TensorView& logits, const TensorView& target, const OptView& weight, const TensorView& loss,
+         const TensorView& row_max, const TensorView& row_logsum, int64_t ignore_index, std::uintptr_t stream) {
+        const char* op = "cross_entropy_forward";
+        const auto s = dk::bind::check_cross_entropy(kCuda, op, logits, target, weight, {&loss, &row_max, &row_logsum},
+                                                     {"loss", "row_max", "row_logsum"}, true);
+        dk::dispatch_float(logits.dtype, op, [&](auto tag) {
+          using T = decltype(tag);
+          if (logits.numel() == 0) return;
+          py::gil_scoped_release nogil;
+          dk::cuda::cross_entropy_forward<T>(logits.ptr<T>(), target.ptr<int64_t>(), opt_ptr<T>(weight), loss.ptr<T>(),
+                                            row_max.ptr<T>(), row_logsum.ptr<T>(), s.outer, s.dim, s.inner,
+                                            ignore_index, dk::bind::as_stream(stream));
+        });
+      },
+      "logits"_a, "target"_a, "weight"_a, "loss"_a, "row_max"_a, "row_logsum"_a, "ignore_index"_a, "stream"_a = 0);
+  m.def(
+      "cross_entropy_backward",
+      [](const TensorView& logits, const TensorView& target, const OptView& weight, const TensorView& row_max,
+         const TensorView& row_logsum, const TensorView& g, const TensorView& grad, int64_t ignore_index, std::uintptr_t stream) {
+        const char* op = "cross_entropy_backward";
+        const auto s = dk::bind::check_cross_entropy(kCuda, op, logits, target, weight, {&row_max, &row_logsum},
+                                                     {"row_max", "row_logsum"}, false);
+        const bool per_row = dk::bind::check_grad(kCuda, op, g, logits, target.shape, "target");
+        dk::bind::expect_on(kCuda, grad, "grad", op);
+        dk::expect(grad, "grad", op).dtype(logits.dtype).shape(logits.shape).writable();
+        dk::dispatch_float(logits.dtype, op, [&](auto tag) {
+          using T = decltype(tag);
+          if (logits.numel() == 0) return;
+          py::gil_scoped_release nogil;
+          dk::cuda::cross_entropy_backward<T>(logits.ptr<T>(), target.ptr<int64_t>(), opt_ptr<T>(weight),
+                                             row_max.ptr<T>(), row_logsum.ptr<T>(), g.ptr<T>(), per_row, grad.ptr<T>(),
+                                             s.outer, s.dim, s.inner, ignore_index, dk::bind::as_stream(stream));
+        });
+      },
+      "logits"_a, "target"_a, "weight"_a, "row_max"_a, "row_logsum"_a, "g"_a, "grad"_a, "ignore_index"_a, "stream"_a = 0);
+  m.def(
+      "pointwise_loss_forward",
+      [](const std::string& kind, const TensorView& a, const TensorView& b, const OptView& weight,
+         const OptView& pos_weight, const TensorView& out, std::uintptr_t stream) {
+        const char* op = "pointwise_loss_forward";
+        const dk::PointwiseLoss k = dk::parse_pointwise_loss(kind);
+        dk::bind::check_pointwise(kCuda, op, a, b, weight, pos_weight);
+        dk::bind::expect_on(kCuda, out, "out", op);
+        dk::expect(out, "out", op).dtype(a.dtype).shape(a.shape).writable();
+        dk::dispatch_float(a.dtype, op, [&](auto tag) {
+          using T = decltype(tag);
+          py::gil_scoped_release nogil;
+          dk::cuda::pointwise_loss_forward<T>(k, a.ptr<T>(), b.ptr<T>(), opt_ptr<T>(weight), opt_ptr<T>(pos_weight),
+                                             out.ptr<T>(), a.numel(), dk::bind::as_stream(stream));
+        });
+      },
+      "kind"_a, "input"_a, "target"_a, "weight"_a, "pos_weight"_a, "out"_a, "stream"_a = 0);
+  m.def(
+      "pointwise_loss_backward",
+      [](const std::string& kind, const TensorView& a, const TensorView& b, const OptView& weight,
+         const OptView& pos_weight, const TensorView& g, const TensorView& grad, std::uintptr_t stream) {
+        const char* op = "pointwise_loss_backward";
+        const dk::PointwiseLoss k = dk::parse_pointwise_loss(kind);
+        dk::bind::check_pointwise(kCuda, op, a, b, weight, pos_weight);
+        const bool per_elem = dk::bind::check_grad(kCuda, op, g, a, a.shape, "input");
+        dk::bind::expect_on(kCuda, grad, "grad", op);
+        dk::expect(grad, "grad", op).dtype(a.dtype).shape(a.shape).writable();
+        dk::dispatch_float(a.dtype, op, [&](auto tag) {
+          using T = decltype(tag);
+          py::gil_scoped_release nogil;
+          dk::cuda::pointwise_loss_backward<T>(k, a.ptr<T>(), b.ptr<T>(), opt_ptr<T>(weight), opt_ptr<T>(pos_weight),
+                                              g.ptr<T>(), per_elem, grad.ptr<T>(), a.numel(), dk::bind::as_stream(stream));
+        });
+      },
+      "kind"_a, "input"_a, "target"_a, "weight"_a, "pos_weight"_a, "g"_a, "grad"_a, "stream"_a = 0);
+}

@@ -1,0 +1,303 @@
+"""deepkern.bench: one registry of benchmark cases and a runner that prints comparison tables.
+
+Each op family describes its cases once, in ``deepkern/bench/<family>.py``::
+
+    def cases():
+        return [Case("gemm", "matmul", "1024x1024x1024", setup=..., flops=2 * 1024**3), ...]
+
+and adds its name to ``FAMILIES`` below. Two front-ends run the same cases: ``deepkern bench
+[family ...]`` (this module's :func:`run` and :func:`format_table`) and pytest-benchmark
+(``python -m pytest benchmarks --benchmark-enable``, see benchmarks/conftest.py).
+
+A case's ``setup(ctx)`` builds its inputs lazily (only when the case runs) and returns a dict
+of zero-argument callables, one per implementation on the *same* inputs: ``"deepkern"``
+always, ``"reference"`` (deepkern.reference's NumPy code on the CPU; on the GPU the same
+computation on CuPy arrays) and ``"torch"`` when PyTorch is importable (``ctx.torch`` is then
+the module, else None). ``preallocated`` says whether the callables write into output
+buffers made once in setup (True) or allocate their outputs on every call (False): a fresh
+large output pays page faults, so tables state it.
+
+Timing: each callable runs ``warmup`` times, then ``repeat`` times timed with
+time.perf_counter (synchronizing the GPU after each call on CUDA); the median is reported.
+``cpu_time=True`` times with time.thread_time instead (CPU time of the calling thread): with
+one thread every library computes on the calling thread, so the numbers hold on a machine
+shared with other work, where wall times of multithreaded runs mostly measure the scheduler.
+
+Machine peak (for the "% peak" column): threads x flops/cycle/core x clock. flops/cycle/core
+is 2 (FMA) x SIMD lanes x FMA units for the widest ISA deepkern's CPU kernels use here:
+AVX-512 64 fp32 flops/cycle on Intel (two 512-bit FMA units; AMD Zen 4 runs 512-bit FMAs at
+the 256-bit rate: 32), AVX2 32, SSE 16; half that for float64. The clock is
+cpuinfo_max_freq from sysfs when the kernel exposes it, else "cpu MHz" of /proc/cpuinfo
+(which under turbo can be below the real clock, so % peak can exceed 100). Pass ``peak``
+(``--peak GFLOPS``) to use a measured or published figure instead. There is no automatic
+peak for the GPU: pass --peak there.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+FAMILIES = ("gemm",)
+IMPLS = ("deepkern", "reference", "torch")
+
+
+@dataclass
+class Context:
+    """What a case's setup needs: the device, its array module, and PyTorch if usable there."""
+    device: str = "cpu"
+    seed: int = 0
+    xp: object = field(init=False)
+    torch: object = field(init=False)
+
+    def __post_init__(self):
+        if self.device not in ("cpu", "cuda"):
+            raise ValueError(f"bench: device must be 'cpu' or 'cuda', got {self.device!r}")
+        if self.device == "cuda":
+            from .. import cuda
+            cuda.extension()  # a clear error when no GPU is usable
+            import cupy
+            self.xp = cupy
+        else:
+            self.xp = np
+        self.torch = _torch_for(self.device)
+        self.rng = np.random.default_rng(self.seed)
+
+    def randn(self, *shape, dtype="float32"):
+        """Standard normal values on the case's device."""
+        return self.xp.asarray(self.rng.standard_normal(shape).astype(dtype))
+
+    def tensor(self, a):
+        """A PyTorch tensor on the same device (sharing memory on the CPU, via DLPack on CUDA)."""
+        if self.device == "cpu":
+            return self.torch.from_numpy(a)
+        return self.torch.from_dlpack(a)
+
+    def synchronize(self):
+        if self.device == "cuda":
+            self.xp.cuda.get_current_stream().synchronize()
+            if self.torch is not None:
+                self.torch.cuda.synchronize()
+
+
+@dataclass
+class Case:
+    """One benchmark: an op at one shape. ``flops`` (or ``bytes``) per call sets the rate column."""
+    family: str
+    op: str
+    shape: str
+    setup: Callable[[Context], dict]
+    flops: float = 0.0
+    bytes: float = 0.0
+    dtype: str = "float32"
+    preallocated: bool = False
+
+    @property
+    def id(self) -> str:
+        return f"{self.family}.{self.op}[{self.shape},{self.dtype}]"
+
+
+@dataclass
+class Result:
+    case: Case
+    seconds: dict  # impl -> median seconds (missing when the implementation is unavailable)
+
+
+def _torch_for(device):
+    try:
+        import torch
+    except ImportError:
+        return None
+    if device == "cuda" and not torch.cuda.is_available():
+        return None
+    return torch
+
+
+def load_cases(families=None) -> list:
+    """The cases of the given families (all of FAMILIES when None), in registry order."""
+    families = FAMILIES if not families else tuple(families)
+    unknown = [f for f in families if f not in FAMILIES]
+    if unknown:
+        raise ValueError(f"bench: unknown family {unknown[0]!r}; known: {', '.join(FAMILIES)}")
+    cases = []
+    for family in families:
+        cases.extend(importlib.import_module(f"{__name__}.{family}").cases())
+    return cases
+
+
+def time_callable(fn, repeat=5, warmup=1, synchronize=lambda: None, clock=time.perf_counter) -> float:
+    """Median time of ``fn()`` by ``clock`` over ``repeat`` calls after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    synchronize()
+    times = []
+    for _ in range(max(1, repeat)):
+        t0 = clock()
+        fn()
+        synchronize()
+        times.append(clock() - t0)
+    return statistics.median(times)
+
+
+def set_threads(threads):
+    """Use ``threads`` CPU threads in deepkern, PyTorch and NumPy's BLAS (via threadpoolctl)."""
+    import deepkern as dk
+    dk.set_num_threads(threads)
+    torch = _torch_for("cpu")
+    if torch is not None:
+        torch.set_num_threads(threads)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+    return threadpool_limits(limits=threads)
+
+
+def run(cases, repeat=5, warmup=1, device="cpu", progress=True, cpu_time=False) -> list:
+    """Time every case's implementations; returns a list of :class:`Result`.
+
+    ``cpu_time``: time with the calling thread's CPU time (see the module docstring); only
+    meaningful for CPU runs with one thread.
+    """
+    from tqdm import tqdm
+
+    if cpu_time and device != "cpu":
+        raise ValueError("bench: cpu_time needs device='cpu'")
+    clock = time.thread_time if cpu_time else time.perf_counter
+    ctx = Context(device)
+    results = []
+    bar = tqdm(cases, desc="bench", unit="case", disable=not progress, leave=False)
+    for case in bar:
+        bar.set_postfix_str(case.id)
+        fns = case.setup(ctx)
+        seconds = {impl: time_callable(fns[impl], repeat, warmup, ctx.synchronize, clock)
+                   for impl in IMPLS if fns.get(impl) is not None}
+        results.append(Result(case, seconds))
+        del fns
+    return results
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _cpu_ghz() -> float:
+    try:
+        with open("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq") as f:
+            return int(f.read()) / 1e6
+    except (OSError, ValueError):
+        pass
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("cpu MHz"):
+                    return float(line.split(":", 1)[1]) / 1e3
+    except (OSError, ValueError):
+        pass
+    return 0.0
+
+
+def _vendor() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("vendor_id"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def cpu_peak_gflops(threads, dtype="float32") -> float:
+    """Estimated peak GFLOP/s of ``threads`` cores (see the module docstring); 0 if unknown."""
+    import deepkern as dk
+    isa = dk.info()["cpu_isa"]
+    per_cycle = {"avx512": 32 if _vendor() == "AuthenticAMD" else 64, "avx2": 32, "baseline": 16}[isa]
+    if np.dtype(dtype) == np.float64:
+        per_cycle //= 2
+    return threads * per_cycle * _cpu_ghz()
+
+
+def _fmt_time(s):
+    if s is None:
+        return "-"
+    if s < 1e-3:
+        return f"{s * 1e6:.1f} us"
+    if s < 1:
+        return f"{s * 1e3:.2f} ms"
+    return f"{s:.2f} s"
+
+
+COLUMNS = ("op", "shape", "dtype", "out", "deepkern", "{ref}", "torch", "dk/torch", "rate", "% peak")
+
+
+def format_table(results, markdown=False, peak=None, threads=None, device="cpu") -> str:
+    """The results as a text (or Markdown) table with the columns in COLUMNS.
+
+    ``rate`` is deepkern's GFLOP/s (or GB/s for byte-counted cases); ``% peak`` compares
+    GFLOP/s with ``peak`` (GFLOP/s; estimated for the CPU from ``threads`` when None).
+    """
+    ref_name = "numpy" if device == "cpu" else "cupy"
+    header = [c.format(ref=ref_name) for c in COLUMNS]
+    rows = []
+    for r in results:
+        c, s = r.case, r.seconds
+        dk_t, torch_t = s.get("deepkern"), s.get("torch")
+        ratio = f"{dk_t / torch_t:.2f}" if dk_t and torch_t else "-"
+        rate, pct = "-", "-"
+        if dk_t and c.flops:
+            gflops = c.flops / dk_t / 1e9
+            rate = f"{gflops:.1f} GFLOP/s"
+            p = peak if peak else (cpu_peak_gflops(threads or 1, c.dtype) if device == "cpu" and threads else 0)
+            if p:
+                pct = f"{100 * gflops / p:.0f}%"
+        elif dk_t and c.bytes:
+            rate = f"{c.bytes / dk_t / 1e9:.1f} GB/s"
+        rows.append([c.op, c.shape, c.dtype, "prealloc" if c.preallocated else "fresh", _fmt_time(dk_t),
+                     _fmt_time(s.get("reference")), _fmt_time(torch_t), ratio, rate, pct])
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        return "\n".join(lines)
+    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join([fmt.format(*header), fmt.format(*("-" * w for w in widths))] +
+                     [fmt.format(*row) for row in rows])
+
+
+def describe(threads, device="cpu", peak=None, cpu_time=False) -> str:
+    """One paragraph about the machine and software the numbers came from."""
+    import deepkern as dk
+    info = dk.info()
+    torch = _torch_for(device)
+    clock = "CPU time of the calling thread" if cpu_time else "wall time"
+    parts = [f"CPU: {cpu_model()} ({os.cpu_count()} logical CPUs), threads={threads}, median {clock}",
+             f"deepkern {info['version']} (gemm kernel {info['gemm_kernel']}), numpy {np.__version__}, "
+             f"torch {torch.__version__ if torch is not None else 'not available'}"]
+    try:
+        from threadpoolctl import threadpool_info
+        blas = [f"{p['internal_api']} {p.get('version')} {p.get('architecture', '')}".strip()
+                for p in threadpool_info() if p.get("user_api") == "blas"]
+        if blas:
+            parts.append("numpy BLAS: " + ", ".join(blas))
+    except ImportError:
+        parts.append("numpy BLAS threads not limited (pip install threadpoolctl)")
+    if device == "cpu":
+        p = peak or cpu_peak_gflops(threads)
+        parts.append(f"fp32 peak used for % peak: {p:.0f} GFLOP/s" + (" (given)" if peak else " (estimated)"))
+    else:
+        parts.append(f"GPU: {dk.cuda.device_name()}")
+    return "\n".join(parts)
