@@ -194,7 +194,8 @@ def test_train_task_learns_and_detect_draws(tmp_path, capsys):
     Image.fromarray(train_set.images[3, 0]).resize((96, 96)).save(tmp_path / "in.png")
     assert main(["detect", str(tmp_path / "in.png"), "--checkpoint", args.checkpoint, "--out",
                  str(tmp_path / "out.png"), "--score-threshold", "0.05"]) == 0
-    assert Image.open(tmp_path / "out.png").size == (96, 96)
+    with Image.open(tmp_path / "out.png") as drawn:
+        assert drawn.size == (96, 96)
     assert "detections drawn to" in capsys.readouterr().out
 
 

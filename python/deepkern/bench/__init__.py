@@ -44,7 +44,7 @@ from typing import Callable
 
 import numpy as np
 
-FAMILIES = ("gemm",)
+FAMILIES = ("gemm", "embedding", "optim", "boxes")
 IMPLS = ("deepkern", "reference", "torch")
 
 
