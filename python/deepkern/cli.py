@@ -86,7 +86,8 @@ def _cmd_detect(args) -> int:
     from .models.yolo import detect_image, draw_detections, load_yolo
 
     model, names = load_yolo(args.checkpoint)
-    image = np.asarray(Image.open(args.image).convert("RGB"))
+    with Image.open(args.image) as picture:
+        image = np.asarray(picture.convert("RGB"))
     det = detect_image(model, image, args.score_threshold, args.iou_threshold)
     draw_detections(image, det, names, args.out)
     for box, score, label in zip(det["boxes"], det["scores"], det["labels"]):

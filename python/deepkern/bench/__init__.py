@@ -50,6 +50,7 @@ FAMILIES += ("conv", "pool")
 FAMILIES = ("gemm", "softmax", "norm")
 FAMILIES = ("gemm", "embedding", "optim", "rnn")
 FAMILIES = ("gemm", "attention")
+FAMILIES = ("gemm", "embedding", "optim", "boxes")
 IMPLS = ("deepkern", "reference", "torch")
 
 
