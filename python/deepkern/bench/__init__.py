@@ -44,7 +44,7 @@ from typing import Callable
 
 import numpy as np
 
-FAMILIES = ("gemm",)
+FAMILIES = ("gemm", "train")
 IMPLS = ("deepkern", "reference", "torch")
 
 
