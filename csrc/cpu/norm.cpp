@@ -8,8 +8,8 @@
 // in L2 for the second pass. Two-pass has no cancellation (unlike sum(x^2) - M mean^2), and
 // accumulating float32 data in float64 (float64 data in long double) makes the statistics
 // exact to the output's precision for any M. The elementwise passes run in T:
-// y = (x - mean) * (w * invstd) + b, and backward gx = A gy + B (x - mean) + D with per-channel
-// A, B, D computed in the wide type.
+// y = (x - mean) * (w * invstd) + b, and backward gx = a (gy - mean(gy) - k (x - mean)) with per-channel
+// coefficients computed in the wide type.
 #include "cpu/norm.h"
 
 #include <algorithm>
@@ -87,12 +87,14 @@ DK_INLINE void backward_channel(const T* gy, const T* x, const T* weight, const 
   grad_bias[c] = T(sum_g);
   grad_weight[c] = T(sum_gxm * invstd);
   const A a = (weight ? A(weight[c]) : A(1)) * invstd;
+  // gx = a (gy - mean(gy) - (x - mean) k): the bracket cancels first and is scaled once,
+  // as the reference does; scaling each term before summing loses ~2x more to rounding.
   const T ta = T(a), m = T(mean);
-  const T tb = training ? T(-a * invstd * invstd * sum_gxm / A(M)) : T(0);
-  const T td = training ? T(-a * sum_g / A(M)) : T(0);
+  const T tg = training ? T(sum_g / A(M)) : T(0);
+  const T tk = training ? T(invstd * invstd * sum_gxm / A(M)) : T(0);
   for (int64_t n = 0; n < N; ++n) {
     const int64_t off = base + n * stride;
-    for (int64_t s = 0; s < S; ++s) gx[off + s] = ta * gy[off + s] + tb * (x[off + s] - m) + td;
+    for (int64_t s = 0; s < S; ++s) gx[off + s] = ta * (gy[off + s] - tg - (x[off + s] - m) * tk);
   }
 }
 

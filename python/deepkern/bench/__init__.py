@@ -45,6 +45,7 @@ from typing import Callable
 import numpy as np
 
 FAMILIES = ("gemm", "train")
+FAMILIES = ("gemm", "embedding", "optim")
 IMPLS = ("deepkern", "reference", "torch")
 
 
