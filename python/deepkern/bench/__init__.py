@@ -45,6 +45,7 @@ from typing import Callable
 
 import numpy as np
 
+FAMILIES = ("gemm", "train")
 FAMILIES = ("gemm", "embedding", "optim")
 FAMILIES += ("conv", "pool")
 FAMILIES = ("gemm", "softmax", "norm")
