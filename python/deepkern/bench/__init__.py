@@ -45,13 +45,8 @@ from typing import Callable
 
 import numpy as np
 
-FAMILIES = ("gemm", "train")
-FAMILIES = ("gemm", "embedding", "optim")
-FAMILIES += ("conv", "pool")
-FAMILIES = ("gemm", "softmax", "norm")
-FAMILIES = ("gemm", "embedding", "optim", "rnn")
-FAMILIES = ("gemm", "attention")
-FAMILIES = ("gemm", "embedding", "optim", "boxes")
+FAMILIES = ("gemm", "conv", "pool", "softmax", "norm", "rnn", "attention", "embedding", "boxes", "optim",
+            "train")
 IMPLS = ("deepkern", "reference", "torch")
 
 
