@@ -28,10 +28,8 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture(scope="session")
 def bench_context(request):
-    limits = bench.set_threads(request.config.getoption("--bench-threads"))
-    yield bench.Context(request.config.getoption("--bench-device"))
-    if limits is not None:
-        limits.restore_original_limits()
+    with bench.threads(request.config.getoption("--bench-threads")):
+        yield bench.Context(request.config.getoption("--bench-device"))
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +39,12 @@ def case_functions(case, bench_context):
 
 
 @pytest.fixture
-def bench_case(benchmark, case, impl, case_functions, bench_context):
+def bench_case(request, case, impl, case_functions, bench_context):
     """A function that times ``impl`` on ``case`` with pytest-benchmark."""
     fn = case_functions.get(impl)
     if fn is None:
         pytest.skip(f"{impl} is not available for {case.id}")
+    benchmark = request.getfixturevalue("benchmark")  # only now: an unused fixture warns (an error here)
     benchmark.group = case.id
     benchmark.extra_info.update(flops=case.flops, bytes=case.bytes, preallocated=case.preallocated)
 

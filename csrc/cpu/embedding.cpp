@@ -31,7 +31,9 @@ DK_CLONES void add_row(double* dst, const double* src, int64_t d) {
 template <typename T>
 void embedding_forward(const T* weight, const int64_t* ids, T* out, int64_t n, int64_t D) {
   if (n == 0 || D == 0) return;
-  parallel_for(0, n, (1 << 14) / D + 1, [&](int64_t lo, int64_t hi) {
+  // At least ~256 KiB of rows per thread: below that a fork-join costs more than the copy.
+  const int64_t grain = (int64_t(1) << 18) / (D * int64_t(sizeof(T))) + 1;
+  parallel_for(0, n, grain, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) std::memcpy(out + i * D, weight + ids[i] * D, sizeof(T) * D);
   });
 }

@@ -94,11 +94,11 @@ __global__ void backward_kernel(const T* __restrict__ gy, const T* __restrict__ 
   const double a = (weight ? double(weight[c]) : 1.0) * invstd;
   const double Md = M > 0 ? double(M) : 1.0;
   const T ta = T(a), m = T(mean);
-  const T tb = training ? T(-a * invstd * invstd * sgx / Md) : T(0);
-  const T td = training ? T(-a * sg / Md) : T(0);
+  const T tg = training ? T(sg / Md) : T(0);  // see csrc/cpu/norm.cpp: cancel, then scale
+  const T tk = training ? T(invstd * invstd * sgx / Md) : T(0);
   for (int64_t j = threadIdx.x; j < M; j += blockDim.x) {
     const int64_t k = base + (j / S) * stride + j % S;
-    gx[k] = ta * gy[k] + tb * (x[k] - m) + td;
+    gx[k] = ta * (gy[k] - tg - (x[k] - m) * tk);
   }
 }
 

@@ -9,6 +9,8 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
 __all__ = ["cache_dir", "download_file", "md5sum"]
 
 _CHUNK = 1 << 20
@@ -33,8 +35,6 @@ def md5sum(path) -> str:
 
 def _fetch(url: str, out) -> None:
     """Stream ``url`` into the binary file object ``out`` with a progress bar."""
-    from tqdm.auto import tqdm
-
     request = urllib.request.Request(url, headers={"User-Agent": "deepkern"})
     with urllib.request.urlopen(request, timeout=60) as response:
         total = int(response.headers.get("Content-Length") or 0) or None

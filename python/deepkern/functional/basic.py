@@ -370,10 +370,12 @@ def _tensors(op, tensors):
 
 
 def sum(x, axis=None, keepdims=False):
+    """Sum over ``axis`` (int, tuple, or None for all); ``keepdims`` keeps reduced axes as 1."""
     return Sum.apply(x, axis=axis, keepdims=keepdims)
 
 
 def mean(x, axis=None, keepdims=False):
+    """Mean over ``axis`` (int, tuple, or None for all), as ``sum`` divided by the count."""
     shape = x.shape
     if axis is None:
         n = int(np.prod(shape))
@@ -384,6 +386,7 @@ def mean(x, axis=None, keepdims=False):
 
 
 def reshape(x, shape):
+    """The same values in ``shape`` (one entry may be -1); ``Tensor.view`` is this too."""
     return Reshape.apply(x, shape=tuple(shape))
 
 
@@ -393,18 +396,23 @@ def transpose(x, axes=None):
 
 
 def matmul(a, b):
+    """a @ b: (M, K) @ (K, N) -> (M, N) through the GEMM kernel; 1-D and batched (..., M, K)
+    operands broadcast as NumPy's matmul."""
     return MatMul.apply(*_operands(a, b, "matmul"))
 
 
 def exp(x):
+    """e**x elementwise."""
     return Exp.apply(x)
 
 
 def log(x):
+    """Natural logarithm elementwise."""
     return Log.apply(x)
 
 
 def sqrt(x):
+    """Square root elementwise (gradient 1 / (2 sqrt(x)))."""
     return Sqrt.apply(x)
 
 

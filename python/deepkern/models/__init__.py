@@ -1,3 +1,9 @@
 """deepkern.models: complete models of the course, built from deepkern.nn."""
 from .charrnn import CharRNN
 from .rnn_heads import SequenceClassifier, SequenceTagger
+from .alexnet import AlexNet
+from .googlenet import GoogLeNet
+from .lenet import LeNet
+from .mlp import MLP
+from .resnet import ResNet, resnet18, resnet34, resnet50, resnet101, resnet152
+from .vgg import VGG, vgg11, vgg13, vgg16, vgg19
