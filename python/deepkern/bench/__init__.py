@@ -44,8 +44,7 @@ from typing import Callable
 
 import numpy as np
 
-FAMILIES = ("gemm", "train")
-FAMILIES = ("gemm", "embedding", "optim")
+FAMILIES = ("gemm", "embedding", "optim", "train")
 IMPLS = ("deepkern", "reference", "torch")
 
 
