@@ -28,10 +28,8 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture(scope="session")
 def bench_context(request):
-    limits = bench.set_threads(request.config.getoption("--bench-threads"))
-    yield bench.Context(request.config.getoption("--bench-device"))
-    if limits is not None:
-        limits.restore_original_limits()
+    with bench.threads(request.config.getoption("--bench-threads")):
+        yield bench.Context(request.config.getoption("--bench-device"))
 
 
 @pytest.fixture(scope="module")

@@ -62,10 +62,8 @@ def test_cli_bench_lists_and_runs_cases(tiny_family, capsys):
     assert cli.main(["bench", "tiny", "--list"]) == 0
     assert capsys.readouterr().out.split() == ["tiny.matmul[8x8x8,float32]", "tiny.relu[100,float32]"]
     before = dk.get_num_threads()
-    try:
-        assert cli.main(["bench", "tiny", "--threads", "1", "--repeat", "1", "--markdown"]) == 0
-    finally:
-        dk.set_num_threads(before)
+    assert cli.main(["bench", "tiny", "--threads", "1", "--repeat", "1", "--markdown"]) == 0
+    assert dk.get_num_threads() == before  # the thread settings are restored
     out = capsys.readouterr().out
     assert "threads=1" in out and "| op | shape |" in out and "| matmul | 8x8x8 |" in out
 
@@ -80,7 +78,7 @@ def test_cpu_time_clock_needs_one_cpu_thread(tiny_family, capsys):
 
 
 def test_unknown_family_is_an_error():
-    with pytest.raises(ValueError, match="bench: unknown family 'nope'; known: gemm"):
+    with pytest.raises(ValueError, match=r"bench: unknown family 'nope'; known: gemm(, \w+)*$"):
         bench.load_cases(["nope"])
 
 

@@ -31,7 +31,8 @@ void bind_cpu_conv(py::module_& m) {
       "conv2d_workspace_size",
       [](const std::string& pass, const std::vector<int64_t>& x_shape, const std::vector<int64_t>& w_shape,
          Pair stride, Quad padding, Pair dilation, int64_t groups) {
-        const auto g = dk::bind::conv_geom(x_shape, w_shape, stride, padding, dilation, groups, "conv2d_workspace_size");
+        const auto g =
+            dk::bind::conv_geom(x_shape, w_shape, stride, padding, dilation, groups, "conv2d_workspace_size");
         return dk::cpu::conv2d_workspace_size(g, dk::bind::conv_pass(pass));
       },
       "pass"_a, "x_shape"_a, "w_shape"_a, "stride"_a, "padding"_a, "dilation"_a, "groups"_a);

@@ -31,7 +31,8 @@ void bind_cuda_pool(py::module_& m) {
         dk::dispatch_float(x.dtype, op, [&](auto t) {
           using T = decltype(t);
           py::gil_scoped_release nogil;
-          dk::cuda::max_pool2d_forward<T>(g, x.ptr<T>(), y.ptr<T>(), idx ? idx->ptr<int64_t>() : nullptr, dk::bind::as_stream(stream));
+          dk::cuda::max_pool2d_forward<T>(g, x.ptr<T>(), y.ptr<T>(), idx ? idx->ptr<int64_t>() : nullptr,
+              dk::bind::as_stream(stream));
         });
       },
       "x"_a, "out"_a, "indices"_a, "kernel_size"_a, "stride"_a, "padding"_a, "stream"_a = 0);
@@ -57,13 +58,15 @@ void bind_cuda_pool(py::module_& m) {
         dk::dispatch_float(gy.dtype, op, [&](auto t) {
           using T = decltype(t);
           py::gil_scoped_release nogil;
-          dk::cuda::max_pool2d_backward<T>(g, gy.ptr<T>(), idx.ptr<int64_t>(), gx.ptr<T>(), dk::bind::as_stream(stream));
+          dk::cuda::max_pool2d_backward<T>(g, gy.ptr<T>(), idx.ptr<int64_t>(), gx.ptr<T>(),
+              dk::bind::as_stream(stream));
         });
       },
       "grad_out"_a, "indices"_a, "grad_x"_a, "stream"_a = 0);
   m.def(
       "avg_pool2d_forward",
-      [](const TensorView& x, const TensorView& y, Pair kernel, Pair stride, Pair padding, bool count_include_pad, std::uintptr_t stream) {
+      [](const TensorView& x, const TensorView& y, Pair kernel, Pair stride, Pair padding, bool count_include_pad,
+         std::uintptr_t stream) {
         const char* op = "avg_pool2d_forward";
         dk::bind::expect_cuda(x, "x", op);
         expect_like(y, x, "out", op);
@@ -78,7 +81,8 @@ void bind_cuda_pool(py::module_& m) {
       "x"_a, "out"_a, "kernel_size"_a, "stride"_a, "padding"_a, "count_include_pad"_a, "stream"_a = 0);
   m.def(
       "avg_pool2d_backward",
-      [](const TensorView& gy, const TensorView& gx, Pair kernel, Pair stride, Pair padding, bool count_include_pad, std::uintptr_t stream) {
+      [](const TensorView& gy, const TensorView& gx, Pair kernel, Pair stride, Pair padding, bool count_include_pad,
+         std::uintptr_t stream) {
         const char* op = "avg_pool2d_backward";
         dk::bind::expect_cuda(gy, "grad_out", op);
         expect_like(gx, gy, "grad_x", op);
@@ -104,7 +108,8 @@ void bind_cuda_pool(py::module_& m) {
         dk::dispatch_float(x.dtype, op, [&](auto t) {
           using T = decltype(t);
           py::gil_scoped_release nogil;
-          dk::cuda::adaptive_avg_pool2d_forward<T>(a[0], a[1], a[2], a[3], a[4], x.ptr<T>(), y.ptr<T>(), dk::bind::as_stream(stream));
+          dk::cuda::adaptive_avg_pool2d_forward<T>(a[0], a[1], a[2], a[3], a[4], x.ptr<T>(), y.ptr<T>(),
+              dk::bind::as_stream(stream));
         });
       },
       "x"_a, "out"_a, "stream"_a = 0);
@@ -121,7 +126,8 @@ void bind_cuda_pool(py::module_& m) {
         dk::dispatch_float(gy.dtype, op, [&](auto t) {
           using T = decltype(t);
           py::gil_scoped_release nogil;
-          dk::cuda::adaptive_avg_pool2d_backward<T>(a[0], a[1], a[2], a[3], a[4], gy.ptr<T>(), gx.ptr<T>(), dk::bind::as_stream(stream));
+          dk::cuda::adaptive_avg_pool2d_backward<T>(a[0], a[1], a[2], a[3], a[4], gy.ptr<T>(), gx.ptr<T>(),
+              dk::bind::as_stream(stream));
         });
       },
       "grad_out"_a, "grad_x"_a, "stream"_a = 0);

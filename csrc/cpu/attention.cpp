@@ -49,7 +49,7 @@
 namespace dk::cpu {
 namespace {
 
-constexpr int64_t kBlockQ = 64;  // query rows per tile
+constexpr int64_t kBlockQ = 128;  // query rows per tile
 constexpr int64_t kBlockK = 64;  // keys per tile
 constexpr int kMR = 6;           // micro-kernel rows
 constexpr int kMaxVecBytes = 64;

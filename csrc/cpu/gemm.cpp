@@ -12,22 +12,28 @@
 //             micro_kernel(...)              MR x NR accumulators in registers
 //
 // Transposes are absorbed by the packing (op(A) rows or columns are read as the layout
-// has them), alpha/beta/bias are applied in the micro-kernel's epilogue, and beta == 0
-// never reads C. Edge tiles: a micro-kernel is instantiated for every row count 1..MR
-// (no wasted FMAs on a short M edge) and edge columns are masked.
+// has them; the two transposing cases, row-major A and B^T, use an AVX-512 16x16
+// register transpose where available), alpha/beta/bias are applied in the micro-kernel's
+// epilogue, and beta == 0 never reads C. Edge tiles: a micro-kernel is instantiated for
+// every row count 1..MR (no wasted FMAs on a short M edge) and edge columns are masked.
 //
 // Micro-kernels (gemm_avx512.cpp, gemm_avx2.cpp, and the portable set below) are chosen at
 // run time from dk::cpu_isa(); the AVX files are the only ones compiled with -m flags
 // (cmake/compiler_flags.cmake). Register allocation checked with
 //   objdump -d --no-show-raw-insn build/dev/_cpu*.so | less   (search the ukr<...14> symbol)
-// the k loop of the AVX-512 fp32 14x32 kernel is 2 vmovaps loads of B + 28 vfmadd231ps
-// with {1to16} broadcast operands from A and no rsp-relative access: no spills.
+// the k loop of the AVX-512 fp32 14x32 kernel (unrolled by 2) is, per k: 2 vmovaps loads of
+// B, 14 vbroadcastss of A into one scratch zmm, 28 vfmadd231ps into zmm accumulators, and
+// no rsp-relative access: no spills (the epilogue spills one zmm, outside the loop).
 //
 // Threads: the output is split into a tm x tn grid of independent sub-problems (M split at
 // MR, N at NR, tm * tn = threads, the split that packs the least redundant data), each
-// run by one thread with its own packing buffers: no barriers, no shared writes. Inside a
-// parallel region (dk::threads_for returns 1) everything runs on the calling thread, so
-// other op families may call gemm from their own parallel loops.
+// run by one thread with its own packing buffers: no barriers, no shared writes. Instead
+// of one packed B shared by all threads, each thread packs what it reads: with N split,
+// B is packed exactly once and A once per thread (1/(N/tn) of the FMAs); with M split, the
+// reverse. That redundancy is cheaper than the barriers a shared B needs, which on a busy
+// machine wait for a descheduled thread's whole time slice. Inside a parallel region
+// (dk::threads_for returns 1) everything runs on the calling thread, so other op families
+// may call gemm from their own parallel loops.
 #include "cpu/gemm.h"
 
 #include <omp.h>
@@ -147,11 +153,14 @@ thread_local Buffer t_pack_a, t_pack_b;
 
 // op(A)[i0:+mb, p0:+kc] -> MR-row panels: panel q holds a[k*MR + r] = op(A)[i0+q*MR+r, p0+k].
 template <typename T>
-void pack_a(bool trans, const T* A, int64_t lda, int64_t i0, int64_t p0, int64_t mb, int64_t kc, int mr, T* dst) {
+void pack_a(bool trans, const T* A, int64_t lda, int64_t i0, int64_t p0, int64_t mb, int64_t kc, int mr,
+            gemm_detail::PackTransposed<T> simd_plain, T* dst) {
   for (int64_t ir = 0; ir < mb; ir += mr) {
     const int m = static_cast<int>(std::min<int64_t>(mr, mb - ir));
     T* d = dst + ir * kc;
-    if (trans) {  // op(A)[i, k] = A[k, i]: rows of A are contiguous in i
+    if (!trans && simd_plain != nullptr) {
+      simd_plain(A + (i0 + ir) * lda + p0, lda, kc, m, d);
+    } else if (trans) {  // op(A)[i, k] = A[k, i]: rows of A are contiguous in i
       for (int64_t k = 0; k < kc; ++k) {
         const T* s = A + (p0 + k) * lda + i0 + ir;
         T* dk = d + k * mr;
@@ -238,7 +247,7 @@ void gemm_block(const Problem<T>& P, const KernelSet<T>& ks, int64_t i0, int64_t
     const int64_t mb = std::min<int64_t>(ks.mb, M - i3);
     for (int64_t p = 0; p < P.K; p += ks.kc) {
       const int64_t kc = std::min<int64_t>(ks.kc, P.K - p);
-      pack_a(P.trans_a, P.A, P.lda, i0 + i3, p, mb, kc, mr, pa);
+      pack_a(P.trans_a, P.A, P.lda, i0 + i3, p, mb, kc, mr, ks.pack_a, pa);
       const bool first = p == 0;
       for (int64_t j2 = 0; j2 < N; j2 += ks.nb) {
         const int64_t nb = std::min<int64_t>(ks.nb, N - j2);
@@ -326,13 +335,27 @@ void run(const Problem<T>& P) {
   if (error) std::rethrow_exception(error);
 }
 
-DK_CLONES void add_rows(float* acc, const float* x, int64_t rows, int64_t ldx, int64_t n) {
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < n; ++j) acc[j] += x[i * ldx + j];
+// Column sums with Kahan compensation: acc[j] + (-comp[j]) carries the running sum of
+// column j to about one rounding, however many rows, so the bias gradient of a large batch
+// is as accurate as NumPy's pairwise sum. Columns are independent, so the loop still
+// vectorizes across j (no reassociation is needed, and none is allowed: no -ffast-math).
+template <typename T>
+DK_INLINE void kahan_rows_body(T* acc, T* comp, const T* x, int64_t rows, int64_t ldx, int64_t n) {
+  for (int64_t i = 0; i < rows; ++i) {
+    const T* xi = x + i * ldx;
+    for (int64_t j = 0; j < n; ++j) {
+      const T y = xi[j] - comp[j];
+      const T t = acc[j] + y;
+      comp[j] = (t - acc[j]) - y;
+      acc[j] = t;
+    }
+  }
 }
-DK_CLONES void add_rows(double* acc, const double* x, int64_t rows, int64_t ldx, int64_t n) {
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < n; ++j) acc[j] += x[i * ldx + j];
+DK_CLONES void kahan_rows(float* acc, float* comp, const float* x, int64_t rows, int64_t ldx, int64_t n) {
+  kahan_rows_body(acc, comp, x, rows, ldx, n);
+}
+DK_CLONES void kahan_rows(double* acc, double* comp, const double* x, int64_t rows, int64_t ldx, int64_t n) {
+  kahan_rows_body(acc, comp, x, rows, ldx, n);
 }
 
 }  // namespace
@@ -356,8 +379,17 @@ void gemm_batched(int64_t batch, bool trans_a, bool trans_b, int64_t M, int64_t 
   // matrix uses all threads in turn.
   const int nt = threads_for(batch * M * N * std::max<int64_t>(K, 1), int64_t(1) << 18);
   if (nt > 1 && batch > 1 && (batch % nt == 0 || batch >= 4 * nt)) {
+    std::exception_ptr error;  // a bad_alloc for packing buffers must not escape the region
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t i = 0; i < batch; ++i) one(i);
+    for (int64_t i = 0; i < batch; ++i) {
+      try {
+        one(i);
+      } catch (...) {
+#pragma omp critical(dk_gemm_error)
+        error = std::current_exception();
+      }
+    }
+    if (error) std::rethrow_exception(error);
   } else {
     for (int64_t i = 0; i < batch; ++i) one(i);
   }
@@ -366,24 +398,26 @@ void gemm_batched(int64_t batch, bool trans_a, bool trans_b, int64_t M, int64_t 
 template <typename T>
 void column_sum(int64_t M, int64_t N, const T* X, int64_t ldx, T* out) {
   if (N == 0) return;
-  std::fill(out, out + N, T(0));
-  if (M == 0) return;
-  const int nt = std::min<int64_t>(threads_for(M * N, int64_t(1) << 16), M);
+  const int nt = static_cast<int>(std::min<int64_t>(threads_for(M * N, int64_t(1) << 16), std::max<int64_t>(M, 1)));
+  // Per thread: a block of rows summed into its own (acc, comp) pair of N-vectors; the
+  // corrected partials acc - comp are then added in thread order (deterministic).
+  T* buf = t_pack_b.get<T>(2 * static_cast<int64_t>(nt) * N);
+  std::fill(buf, buf + 2 * nt * N, T(0));
   if (nt <= 1) {
-    add_rows(out, X, M, ldx, N);
-    return;
-  }
-  // Each thread sums a block of rows into its own partial vector; partials are added in
-  // thread order, so the result does not depend on scheduling.
-  T* partial = t_pack_b.get<T>(static_cast<int64_t>(nt) * N);
-  std::fill(partial, partial + nt * N, T(0));
+    kahan_rows(buf, buf + N, X, M, ldx, N);
+  } else {
 #pragma omp parallel num_threads(nt)
-  {
-    const int t = omp_get_thread_num(), nth = omp_get_num_threads();
-    const int64_t r0 = M * t / nth, r1 = M * (t + 1) / nth;
-    add_rows(partial + t * N, X + r0 * ldx, r1 - r0, ldx, N);
+    {
+      const int t = omp_get_thread_num(), nth = omp_get_num_threads();
+      const int64_t r0 = M * t / nth, r1 = M * (t + 1) / nth;
+      kahan_rows(buf + 2 * t * N, buf + (2 * t + 1) * N, X + r0 * ldx, r1 - r0, ldx, N);
+    }
   }
-  add_rows(out, partial, nt, N, N);
+  for (int64_t j = 0; j < N; ++j) {
+    T s = T(0);
+    for (int t = 0; t < nt; ++t) s += buf[2 * t * N + j] - buf[(2 * t + 1) * N + j];
+    out[j] = s;
+  }
 }
 
 void set_gemm_isa(Isa isa) {

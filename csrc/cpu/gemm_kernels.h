@@ -25,21 +25,23 @@ using MicroKernel = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t l
 
 constexpr int kMaxMr = 16;
 
-// pack_b_trans(B, ldb, kc, n, dst): one NR-column panel of op(B) = B^T, i.e.
-// dst[k*NR + c] = B[c*ldb + k] for k < kc, c < n, and 0 for n <= c < NR.
+// A transposing packer for one panel of width P (MR for A, NR for B):
+// dst[k*P + c] = src[c*ld + k] for k < kc, c < n, and 0 for n <= c < P. It packs the
+// MR-row panels of a row-major A (op(A) = A) and the NR-column panels of op(B) = B^T.
 template <typename T>
-using PackTransposed = void (*)(const T* B, int64_t ldb, int64_t kc, int n, T* dst);
+using PackTransposed = void (*)(const T* src, int64_t ld, int64_t kc, int n, T* dst);
 
 // One register-blocked kernel family: rows[m] handles a tile with m valid rows (1..mr), so
 // edge tiles in M run no wasted FMAs; edge columns are masked. Cache blocking per family:
 // kc (K block: an MR x kc A panel stays in L1), nb (N block: the kc x nb packed B in L2),
-// mb (M block: the mb x kc packed A in L3). pack_b_trans is a SIMD transposing packer for
-// trans_b, or null for the driver's scalar one.
+// mb (M block: the mb x kc packed A in L3). pack_a / pack_b_trans are SIMD transposing
+// packers for A (not transposed) and B (transposed), or null for the driver's scalar ones.
 template <typename T>
 struct KernelSet {
   const char* name;
   int mr, nr, kc, nb, mb;
   MicroKernel<T> rows[kMaxMr + 1];
+  PackTransposed<T> pack_a;
   PackTransposed<T> pack_b_trans;
 };
 

@@ -12,9 +12,9 @@
 // B vectors of one k step and one broadcast A value must fit in the register file
 // (AVX-512 fp32 14x32: 28 + 2 + 1 = 31 of 32 zmm; AVX2 fp32 6x16: 12 + 2 + 1 = 15 of 16 ymm).
 // GCC unrolls the constant-trip loops and keeps acc[][] in registers; checked with
-// `objdump -d --no-show-raw-insn _cpu*.so` on the k loop of ukr<..., MR, ..., MR>: only
-// vfmadd231p{s,d} with register/embedded-broadcast operands and the two B loads, no stack
-// traffic (see gemm.cpp's header for the command).
+// `objdump -d --no-show-raw-insn` on the k loop of ukr<..., MR, ..., M> for M = 1, 3, 7,
+// 14: B loads, A broadcasts and vfmadd231p{s,d} on registers only, no stack traffic (see
+// gemm.cpp's header for the command).
 #pragma once
 #include <cstdint>
 
@@ -134,8 +134,9 @@ void ukr(int64_t kc, const typename S::T* __restrict__ a, const typename S::T* _
 template <class S, int MR, int NV, int... Ms>
 constexpr dk::cpu::gemm_detail::KernelSet<typename S::T> make_set(
     const char* name, int kc, int nb, int mb,
+    dk::cpu::gemm_detail::PackTransposed<typename S::T> pack_a = nullptr,
     dk::cpu::gemm_detail::PackTransposed<typename S::T> pack_b_trans = nullptr) {
-  return {name, MR, NV * S::W, kc, nb, mb, {nullptr, &ukr<S, MR, NV, Ms>...}, pack_b_trans};
+  return {name, MR, NV * S::W, kc, nb, mb, {nullptr, &ukr<S, MR, NV, Ms>...}, pack_a, pack_b_trans};
 }
 
 }  // namespace

@@ -17,6 +17,8 @@
 // After the loop the weight gradients are single big GEMMs over the sequence: dX = dG W_ih,
 // dW_ih = dG^T X, dW_hh = dG^T H_prev (H_prev is hs shifted by one step, h0 first: two GEMMs
 // so nothing is copied), db = column sums of dG.
+// Threads: small problems give each thread a slice of batch rows for the whole time loop
+// (rows never interact), one parallel region per sequence; large ones thread each GEMM.
 // Variable lengths: row b takes step t only if t < lengths[b]; otherwise its state is carried
 // unchanged (so the final state is the state after its last real step, and the reverse
 // direction starts at each row's own last step) and its gradients pass straight through.
@@ -25,8 +27,11 @@
 // 1 - 2 / (e^2|x| + 1) beyond. float64 uses libm's tanh for full precision.
 #include "cpu/rnn.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <vector>
 
 #include "core/parallel.h"
@@ -199,6 +204,33 @@ int64_t row_grain(int64_t width) { return std::max<int64_t>(1, (1 << 14) / std::
 
 bool active(const int64_t* lengths, int64_t b, int64_t t) { return lengths == nullptr || t < lengths[b]; }
 
+// Batch rows are independent through the whole recurrence (row b's state depends on row b
+// only), so small problems run the time loop on a slice of rows per thread inside ONE
+// parallel region — the per-step GEMMs and passes then run single-threaded on their slice,
+// with no fork/join per step. Large problems parallelize inside each step's GEMM instead
+// (it splits W_hh's columns, so each thread packs half of it rather than all of it).
+template <typename F>
+void over_row_slices(int64_t B, int64_t step_macs, F&& steps) {
+  const int nt = step_macs < (int64_t(1) << 24) ? threads_for(B, 8) : 1;
+  if (nt <= 1) {
+    steps(int64_t(0), B);
+    return;
+  }
+  std::exception_ptr error;  // a bad_alloc in a GEMM's packing buffers must not escape the region
+#pragma omp parallel num_threads(nt)
+  {
+    const int t = omp_get_thread_num(), nth = omp_get_num_threads();
+    const int64_t lo = B * t / nth, hi = B * (t + 1) / nth;
+    try {
+      if (lo < hi) steps(lo, hi);
+    } catch (...) {
+#pragma omp critical(dk_rnn_error)
+      error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
 }  // namespace
 
 template <typename T>
@@ -215,32 +247,35 @@ void rnn_forward(Cell cell, const RnnSeq<T>& s, T* hs, T* cs, T* saved, T* work)
   T* P = lstm || gru ? saved : hs;
   const int64_t ldp = lstm || gru ? 4 * H : H;
   gemm<T>(false, true, S * B, GH, I, T(1), s.x, I, s.w_ih, I, T(0), P, ldp);
-  for (int64_t k = 0; k < S; ++k) {
-    const int64_t t = s.reverse ? S - 1 - k : k;
-    const int64_t tp = s.reverse ? t + 1 : t - 1;
-    const T* hp = k == 0 ? s.h0 : hs + tp * B * H;
-    const T* cp = !lstm ? nullptr : k == 0 ? s.c0 : cs + tp * B * H;
-    T* pt = P + t * B * ldp;
-    if (gru)
-      gemm<T>(false, true, B, GH, H, T(1), hp, H, s.w_hh, H, T(0), work, GH);
-    else
-      gemm<T>(false, true, B, GH, H, T(1), hp, H, s.w_hh, H, T(1), pt, ldp);
-    parallel_for(0, B, row_grain(GH), [&](int64_t lo, int64_t hi) {
-      for (int64_t b = lo; b < hi; ++b) {
-        T* h = hs + (t * B + b) * H;
-        if (lstm) {
-          T* c = cs + (t * B + b) * H;
-          lstm_fwd(pt + b * ldp, bi.data(), cp + b * H, c, h, H);
-          if (!active(s.lengths, b, t)) std::copy(cp + b * H, cp + (b + 1) * H, c);
-        } else if (gru) {
-          gru_fwd(pt + b * ldp, work + b * GH, bi.data(), bh.data(), hp + b * H, h, H);
-        } else {
-          elman_fwd(h, bi.data(), relu, H);
+  // Rows [r0, r1) through every step.
+  over_row_slices(B, B * GH * H, [&](int64_t r0, int64_t r1) {
+    for (int64_t k = 0; k < S; ++k) {
+      const int64_t t = s.reverse ? S - 1 - k : k;
+      const int64_t tp = s.reverse ? t + 1 : t - 1;
+      const T* hp = k == 0 ? s.h0 : hs + tp * B * H;
+      const T* cp = !lstm ? nullptr : k == 0 ? s.c0 : cs + tp * B * H;
+      T* pt = P + t * B * ldp;
+      if (gru)
+        gemm<T>(false, true, r1 - r0, GH, H, T(1), hp + r0 * H, H, s.w_hh, H, T(0), work + r0 * GH, GH);
+      else
+        gemm<T>(false, true, r1 - r0, GH, H, T(1), hp + r0 * H, H, s.w_hh, H, T(1), pt + r0 * ldp, ldp);
+      parallel_for(r0, r1, row_grain(GH), [&](int64_t lo, int64_t hi) {
+        for (int64_t b = lo; b < hi; ++b) {
+          T* h = hs + (t * B + b) * H;
+          if (lstm) {
+            T* c = cs + (t * B + b) * H;
+            lstm_fwd(pt + b * ldp, bi.data(), cp + b * H, c, h, H);
+            if (!active(s.lengths, b, t)) std::copy(cp + b * H, cp + (b + 1) * H, c);
+          } else if (gru) {
+            gru_fwd(pt + b * ldp, work + b * GH, bi.data(), bh.data(), hp + b * H, h, H);
+          } else {
+            elman_fwd(h, bi.data(), relu, H);
+          }
+          if (!active(s.lengths, b, t)) std::copy(hp + b * H, hp + (b + 1) * H, h);
         }
-        if (!active(s.lengths, b, t)) std::copy(hp + b * H, hp + (b + 1) * H, h);
-      }
-    });
-  }
+      });
+    }
+  });
 }
 
 template <typename T>
@@ -267,33 +302,35 @@ void rnn_backward(Cell cell, const RnnSeq<T>& s, const T* hs, const T* cs, const
   T* dgx = work;                           // (S, B, GH): gradients of the pre-activations, input side
   T* dgh = gru ? work + S * B * GH : work;  // recurrent side (differs from dgx only in GRU's n)
   const std::vector<T> zeros(H, T(0));
-  for (int64_t k = 0; k < S; ++k) {
-    const int64_t t = s.reverse ? k : S - 1 - k;
-    const int64_t tp = s.reverse ? t + 1 : t - 1;
-    const bool first = k == S - 1;  // the step forward took first: its previous state is h0
-    const T* hp = first ? s.h0 : hs + tp * B * H;
-    const T* cp = !lstm ? nullptr : first ? s.c0 : cs + tp * B * H;
-    parallel_for(0, B, row_grain(GH), [&](int64_t lo, int64_t hi) {
-      for (int64_t b = lo; b < hi; ++b) {
-        const int64_t row = t * B + b;
-        T* gx = dgx + row * GH;
-        T* gh = dgh + row * GH;
-        if (!active(s.lengths, b, t)) {
-          std::fill(gx, gx + GH, T(0));
-          std::fill(gh, gh + GH, T(0));
-          continue;
+  over_row_slices(B, B * GH * H, [&](int64_t r0, int64_t r1) {
+    for (int64_t k = 0; k < S; ++k) {
+      const int64_t t = s.reverse ? k : S - 1 - k;
+      const int64_t tp = s.reverse ? t + 1 : t - 1;
+      const bool first = k == S - 1;  // the step forward took first: its previous state is h0
+      const T* hp = first ? s.h0 : hs + tp * B * H;
+      const T* cp = !lstm ? nullptr : first ? s.c0 : cs + tp * B * H;
+      parallel_for(r0, r1, row_grain(GH), [&](int64_t lo, int64_t hi) {
+        for (int64_t b = lo; b < hi; ++b) {
+          const int64_t row = t * B + b;
+          T* gx = dgx + row * GH;
+          T* gh = dgh + row * GH;
+          if (!active(s.lengths, b, t)) {
+            std::fill(gx, gx + GH, T(0));
+            std::fill(gh, gh + GH, T(0));
+            continue;
+          }
+          const T* go = grad_hs ? grad_hs + row * H : zeros.data();
+          if (lstm)
+            lstm_bwd(saved + row * 4 * H, cs + row * H, cp + b * H, go, dh0 + b * H, dc0 + b * H, gx, H);
+          else if (gru)
+            gru_bwd(saved + row * 4 * H, hp + b * H, go, dh0 + b * H, gx, gh, H);
+          else
+            elman_bwd(hs + row * H, go, dh0 + b * H, gx, relu, H);
         }
-        const T* go = grad_hs ? grad_hs + row * H : zeros.data();
-        if (lstm)
-          lstm_bwd(saved + row * 4 * H, cs + row * H, cp + b * H, go, dh0 + b * H, dc0 + b * H, gx, H);
-        else if (gru)
-          gru_bwd(saved + row * 4 * H, hp + b * H, go, dh0 + b * H, gx, gh, H);
-        else
-          elman_bwd(hs + row * H, go, dh0 + b * H, gx, relu, H);
-      }
-    });
-    gemm<T>(false, false, B, H, GH, T(1), dgh + t * B * GH, GH, s.w_hh, H, T(1), dh0, H);
-  }
+      });
+      gemm<T>(false, false, r1 - r0, H, GH, T(1), dgh + (t * B + r0) * GH, GH, s.w_hh, H, T(1), dh0 + r0 * H, H);
+    }
+  });
   gemm<T>(false, false, S * B, I, GH, T(1), dgx, GH, s.w_ih, I, T(0), dx, I);
   gemm<T>(true, false, GH, I, S * B, T(1), dgx, GH, s.x, I, T(0), dw_ih, I);
   // dW_hh = sum_t dG_h[t]^T h_prev[t]: h0 for the step taken first, hs shifted by one for the rest.

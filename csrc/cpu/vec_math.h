@@ -71,4 +71,33 @@ DK_INLINE float vexp<float>(float x) {
   return y;
 }
 
+// max of a contiguous row of n values (-inf for n == 0; NaNs are skipped), with kLanes lanes.
+template <typename T>
+DK_INLINE T row_max(const T* x, int64_t n) {
+  constexpr int L = kLanes<T>;
+  T acc[L];
+  for (int j = 0; j < L; ++j) acc[j] = -std::numeric_limits<T>::infinity();
+  int64_t i = 0;
+  for (; i + L <= n; i += L)
+    for (int j = 0; j < L; ++j) acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
+  for (int j = 0; i + j < n; ++j) acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
+  T m = acc[0];
+  for (int j = 1; j < L; ++j) m = acc[j] > m ? acc[j] : m;
+  return m;
+}
+
+// sum_i f(i) with kLanes partial sums.
+template <typename T, typename F>
+DK_INLINE T lane_sum(int64_t n, F&& f) {
+  constexpr int L = kLanes<T>;
+  T acc[L] = {};
+  int64_t i = 0;
+  for (; i + L <= n; i += L)
+    for (int j = 0; j < L; ++j) acc[j] += f(i + j);
+  for (int j = 0; i + j < n; ++j) acc[j] += f(i + j);
+  T s = T(0);
+  for (int j = 0; j < L; ++j) s += acc[j];
+  return s;
+}
+
 }  // namespace dk::cpu

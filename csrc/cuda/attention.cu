@@ -140,13 +140,14 @@ __global__ void fwd_kernel(AttnDims d, const T* __restrict__ q, const T* __restr
       __syncwarp();  // Ps is rewritten by the next row
     }
   }
-  __syncwarp();
+  __syncthreads();  // with no key tile at all (S == 0), Os was zeroed by other warps
 #pragma unroll
   for (int rr = 0; rr < kRowsPerWarp; ++rr) {
     const int r = warp + rr * kWarps;
     if (r >= rows) continue;
     const T inv = l[rr] > T(0) ? T(1) / l[rr] : T(0);
-    for (int64_t c = lane; c < Dv; c += 32) out[(b * L + q0 + r) * Dv + c] = Os[r * Dv + c] * inv;
+    for (int64_t c = lane; c < Dv; c += 32)
+      out[(b * L + q0 + r) * Dv + c] = l[rr] > T(0) ? Os[r * Dv + c] * inv : T(0);
     if (lane == 0)
       lse[b * L + q0 + r] = l[rr] > T(0) ? static_cast<double>(m[rr]) + log(static_cast<double>(l[rr])) : -INFINITY;
   }

@@ -17,8 +17,8 @@
 // shared-memory reads are conflict-free and global stores are coalesced along (p, q). The
 // gather for each thread's B column (n -> image, p, q) is decoded once per block; the operand
 // "Op" structs hold the pass-specific addressing. Index math is 32-bit (the launcher checks
-// every tensor has < 2^31 elements). float32 and float64 (the float64 path is for gradient
-// checks; same tiles).
+// every tensor has fewer than 2^31 - 128 elements). float32 and float64 (the float64 path is
+// for gradient checks; same tiles).
 #include <algorithm>
 #include <climits>
 
@@ -37,9 +37,10 @@ struct Geom32 {
 };
 
 Geom32 to32(const Conv2dGeom& g) {
-  auto fits = [](int64_t v) { return v < INT_MAX; };
+  // Margin: tile origins plus in-tile offsets (< 2 * 64) must not overflow either.
+  auto fits = [](int64_t v) { return v < INT_MAX - 2 * kBN; };
   DK_CHECK(fits(g.N * g.C * g.HW()) && fits(g.N * g.K * g.PQ()) && fits(g.K * g.CRSg()),
-           "conv2d (CUDA): tensors must have fewer than 2^31 elements");
+           "conv2d (CUDA): tensors must have fewer than 2^31 - 128 elements");
   Geom32 d;
   d.N = int(g.N), d.C = int(g.C), d.H = int(g.H), d.W = int(g.W), d.K = int(g.K), d.R = int(g.R), d.S = int(g.S);
   d.P = int(g.P), d.Q = int(g.Q), d.groups = int(g.groups), d.sh = int(g.sh), d.sw = int(g.sw);

@@ -9,7 +9,7 @@ namespace dk::cuda {
 
 // Same contracts as dk::cpu::conv2d_* (csrc/cpu/conv.h), on `stream`. Only the weight
 // gradient needs scratch: conv2d_workspace_size elements (0 for the other passes).
-// Index arithmetic is 32-bit: every tensor must have fewer than 2^31 elements (checked).
+// Index arithmetic is 32-bit: every tensor must have fewer than 2^31 - 128 elements (checked).
 int64_t conv2d_workspace_size(const Conv2dGeom& g, ConvPass pass);
 
 template <typename T>

@@ -234,22 +234,30 @@ bool aligned16(const T* p, int64_t ld, int64_t stride) {
   return reinterpret_cast<uintptr_t>(p) % 16 == 0 && ld % V == 0 && stride % V == 0;
 }
 
-// out[j] = sum_i X[i, j]: a block sums 32 columns, its 8 warps' lanes striding over rows,
-// then lane sums are combined through shared memory.
+// out[j] = sum_i X[i, j]: a block sums 32 columns, its 8 warps' lanes striding over rows
+// with Kahan compensation (so long columns stay accurate to about one rounding), then the 8
+// corrected lane sums are combined through shared memory.
 template <typename T>
 __global__ void column_sum_kernel(int64_t M, int64_t N, const T* __restrict__ X, int64_t ldx, T* __restrict__ out) {
   __shared__ T part[8][33];
   const int tx = threadIdx.x, ty = threadIdx.y;
   const int64_t j = static_cast<int64_t>(blockIdx.x) * 32 + tx;
-  T s = T(0);
-  if (j < N)
-    for (int64_t i = ty; i < M; i += 8) s += X[i * ldx + j];
-  part[ty][tx] = s;
+  T s = T(0), comp = T(0);
+  if (j < N) {
+    for (int64_t i = ty; i < M; i += 8) {
+      const T y = X[i * ldx + j] - comp;
+      const T t = s + y;
+      comp = (t - s) - y;
+      s = t;
+    }
+  }
+  part[ty][tx] = s - comp;
   __syncthreads();
   if (ty == 0 && j < N) {
+    T total = part[0][tx];
 #pragma unroll
-    for (int r = 1; r < 8; ++r) s += part[r][tx];
-    out[j] = s;
+    for (int r = 1; r < 8; ++r) total += part[r][tx];
+    out[j] = total;
   }
 }
 

@@ -130,6 +130,6 @@ def output(op: str, out, shape, dtype, xp):
     if tuple(out.shape) != shape or out.dtype != np.dtype(dtype):
         raise ValueError(f"{op}: out must have shape {shape} and dtype {np.dtype(dtype)}, "
                          f"got {tuple(out.shape)} {out.dtype}")
-    if not out.flags.c_contiguous or not out.flags.writeable:
+    if not out.flags.c_contiguous or not getattr(out.flags, "writeable", True):  # CuPy flags have no writeable
         raise ValueError(f"{op}: out must be C-contiguous and writable")
     return out

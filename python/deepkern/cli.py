@@ -26,13 +26,9 @@ def _cmd_bench(args) -> int:
     if args.cpu_time and (threads != 1 or args.device != "cpu"):
         raise SystemExit("deepkern bench: --cpu-time needs --threads 1 on the CPU (other threads' "
                          "work would not be counted)")
-    limits = bench.set_threads(threads)
-    try:
+    with bench.threads(threads):
         results = bench.run(cases, repeat=args.repeat, warmup=args.warmup, device=args.device,
                             cpu_time=args.cpu_time)
-    finally:
-        if limits is not None:
-            limits.restore_original_limits()
     about = bench.describe(threads, args.device, args.peak, args.cpu_time)
     if args.markdown:
         print("\n".join(f"- {line}" for line in about.splitlines()))
@@ -90,7 +86,8 @@ def _cmd_detect(args) -> int:
     from .models.yolo import detect_image, draw_detections, load_yolo
 
     model, names = load_yolo(args.checkpoint)
-    image = np.asarray(Image.open(args.image).convert("RGB"))
+    with Image.open(args.image) as picture:
+        image = np.asarray(picture.convert("RGB"))
     det = detect_image(model, image, args.score_threshold, args.iou_threshold)
     draw_detections(image, det, names, args.out)
     for box, score, label in zip(det["boxes"], det["scores"], det["labels"]):

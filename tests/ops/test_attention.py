@@ -211,3 +211,18 @@ def test_cpu_extension_checks_sizes_itself():
     with pytest.raises(ValueError, match=r"delta must have shape \(2, 4\)"):
         dk._cpu.attention_backward(f32(2, 4, 6), q, k, v, f32(2, 4, 6), np.zeros((2, 4)), None, None, False, 1.0,
                                    f32(2, 5), f32(2, 4, 3), f32(2, 5, 3), f32(2, 5, 6))
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("backward", [False, True])
+def test_bench_cases_compare_the_same_computation(causal, backward):
+    from deepkern import bench
+    from deepkern.bench.attention import _case
+    fns = _case(1, 2, 33, 8, causal, backward).setup(bench.Context("cpu"))
+    ours = fns["deepkern"]()
+    if not backward:
+        np.testing.assert_allclose(ours, fns["reference"](), rtol=1e-4, atol=1e-5)
+    if "torch" in fns:
+        theirs = fns["torch"]()
+        for a, b in zip(ours if backward else [ours], theirs if backward else [theirs]):
+            np.testing.assert_allclose(a, b.numpy(), rtol=1e-4, atol=1e-5)

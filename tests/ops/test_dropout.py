@@ -135,3 +135,13 @@ def test_cpu_and_cuda_masks_agree_for_one_seed():
     dk.manual_seed(21)
     _, gpu_mask = ops.dropout(xp.asarray(x), 0.35)
     np.testing.assert_array_equal(cpu_mask, to_host(gpu_mask))
+
+
+def test_non_contiguous_input_uses_the_mask_of_its_copy():
+    x = np.random.default_rng(2).standard_normal((6, 8)).astype(np.float32)[:, ::2]
+    dk.manual_seed(4)
+    y, mask = ops.dropout(x, 0.5)
+    dk.manual_seed(4)
+    _, ref_mask = ref.dropout(np.ascontiguousarray(x), 0.5)
+    np.testing.assert_array_equal(mask, ref_mask)
+    assert_matches_reference(y, ref.dropout_backward, np.ascontiguousarray(x), ref_mask, 0.5)

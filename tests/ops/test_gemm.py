@@ -219,6 +219,11 @@ def test_errors_name_op_argument_and_values():
         ops.matmul(np.zeros((3, 4), np.int64), f64)
     with pytest.raises(ValueError, match=r"matmul: out must have shape \(4, 4\)"):
         ops.matmul(f64, f64, trans_b=True, out=np.zeros((4, 5)))
+    sq = np.ones((4, 4))
+    with pytest.raises(ValueError, match=r"matmul: out must not overlap the inputs"):
+        ops.matmul(sq, sq, out=sq)
+    with pytest.raises(ValueError, match=r"linear: out must not overlap the inputs"):
+        ops.linear(sq, sq, out=sq)
     with pytest.raises(ValueError, match=r"linear: w has 3 input features but x has 4 \(x.shape=\(3, 4\), "
                                          r"w.shape=\(2, 3\)\)"):
         ops.linear(f32, np.zeros((2, 3), np.float32))

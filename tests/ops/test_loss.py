@@ -236,3 +236,13 @@ def test_cuda_kernel_turns_bad_labels_into_nan_without_reading_out_of_bounds():
     kernels(xp).cross_entropy_forward(logits, xp.asarray(np.array([0, 9, -5])), None, *rows, -100)
     loss = to_host(rows[0])
     assert np.isfinite(loss[0]) and np.isnan(loss[1]) and np.isnan(loss[2])
+
+
+def test_non_contiguous_logits_and_targets():
+    rng = np.random.default_rng(12)
+    logits = rng.standard_normal((6, 10, 3)).astype(np.float32)[:, ::2, 1:]   # (6, 5, 2) view
+    target = rng.integers(0, 5, (6, 4))[:, ::2]                                 # (6, 2) view
+    assert_matches_reference(ops.cross_entropy(logits, target, reduction="none"), ref.cross_entropy,
+                             np.ascontiguousarray(logits), np.ascontiguousarray(target), reduction="none")
+    x, y = rng.standard_normal((4, 6))[:, ::2], rng.standard_normal((6, 4)).T[:, :3]
+    assert_matches_reference(ops.mse_loss(x, y), ref.mse_loss, x, y)

@@ -21,8 +21,8 @@ def test_generator_is_seeded_and_consistent():
     assert len({h for h, _ in a}) > 250
     for human, machine in a:
         assert len(machine) == 10 and machine[4] == "-" and machine[7] == "-"
-        if 1950 <= int(machine[:4]) <= 2049:  # where two-digit years are unambiguous
-            assert parse_date(human) == machine
+        assert parse_date(human) == machine
+    assert min(m for _, m in a) < "1950" and max(m for _, m in a) > "2050"
 
 
 def test_vocab_round_trip():

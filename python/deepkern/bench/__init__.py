@@ -34,6 +34,7 @@ peak for the GPU: pass --peak there.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import platform
@@ -45,6 +46,8 @@ from typing import Callable
 import numpy as np
 
 FAMILIES = ("gemm", "embedding", "optim", "train")
+FAMILIES = ("gemm", "conv", "pool", "softmax", "norm", "rnn", "attention", "embedding", "boxes", "optim",
+            "train")
 IMPLS = ("deepkern", "reference", "torch")
 
 
@@ -145,18 +148,29 @@ def time_callable(fn, repeat=5, warmup=1, synchronize=lambda: None, clock=time.p
     return statistics.median(times)
 
 
-def set_threads(threads):
-    """Use ``threads`` CPU threads in deepkern, PyTorch and NumPy's BLAS (via threadpoolctl)."""
+@contextlib.contextmanager
+def threads(n):
+    """Within the block, deepkern, PyTorch and NumPy's BLAS (via threadpoolctl, when
+    installed) use ``n`` CPU threads; the previous settings come back afterwards."""
     import deepkern as dk
-    dk.set_num_threads(threads)
     torch = _torch_for("cpu")
-    if torch is not None:
-        torch.set_num_threads(threads)
+    before = (dk.get_num_threads(), torch.get_num_threads() if torch is not None else None)
     try:
         from threadpoolctl import threadpool_limits
+        limits = threadpool_limits(limits=n)
     except ImportError:
-        return None
-    return threadpool_limits(limits=threads)
+        limits = None
+    dk.set_num_threads(n)
+    if torch is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        dk.set_num_threads(before[0])
+        if torch is not None:
+            torch.set_num_threads(before[1])
+        if limits is not None:
+            limits.restore_original_limits()
 
 
 def run(cases, repeat=5, warmup=1, device="cpu", progress=True, cpu_time=False) -> list:

@@ -15,14 +15,14 @@ class _BatchNorm(Module):
     _layout = ""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum=0.1, affine: bool = True,
-                 track_running_stats: bool = True, dtype=np.float32):
+                 track_running_stats: bool = True, dtype=None):
         super().__init__()
         self.num_features = int(num_features)
         self.eps = eps
         self.momentum = momentum          # None: cumulative moving average, as PyTorch
         self.affine = affine
         self.track_running_stats = track_running_stats
-        dtype = np.dtype(dtype)
+        dtype = np.dtype(np.float32 if dtype is None else dtype)
         if affine:
             self.weight = Parameter(np.ones(num_features, dtype))
             self.bias = Parameter(np.zeros(num_features, dtype))

@@ -15,6 +15,16 @@ def _dims(x, trans):
     return (c, r) if trans else (r, c)
 
 
+def _output(op, out, shape, dtype, xp, *inputs):
+    """The result array; a caller's ``out=`` must not overlap an input (the kernels read
+    the inputs after they start writing the output)."""
+    if out is not None:
+        for x in inputs:
+            if x is not None and xp.may_share_memory(out, x):
+                raise ValueError(f"{op}: out must not overlap the inputs (in-place products are not supported)")
+    return _checks.output(op, out, shape, dtype, xp)
+
+
 def matmul(a, b, trans_a=False, trans_b=False, out=None):
     """op(a) @ op(b), where op transposes the last two dimensions when trans_* is True.
 
@@ -40,7 +50,7 @@ def matmul(a, b, trans_a=False, trans_b=False, out=None):
         raise ValueError(f"{op}: batch sizes differ: a.shape={tuple(a.shape)}, b.shape={tuple(b.shape)}")
     batch = a.shape[0] if a.ndim == 3 else b.shape[0] if b.ndim == 3 else None
     shape = (m, n) if batch is None else (batch, m, n)
-    out = _checks.output(op, out, shape, a.dtype, xp)
+    out = _output(op, out, shape, a.dtype, xp, a, b)
     if a.ndim == 3 and b.ndim == 2 and not trans_a:
         # (B, M, K) @ (K, N) is one (B*M, K) @ (K, N) product: one big GEMM, better blocked.
         rows = a.shape[0] * m
@@ -70,7 +80,7 @@ def linear(x, w, b=None, out=None):
     _check_linear(op, x, w)
     if b is not None:
         _checks.shape(op, "b", b, (w.shape[0],))
-    out = _checks.output(op, out, x.shape[:-1] + (w.shape[0],), x.dtype, xp)
+    out = _output(op, out, x.shape[:-1] + (w.shape[0],), x.dtype, xp, x, w, b)
     rows = prod(x.shape[:-1])
     kernels(xp).gemm(x.reshape(rows, w.shape[1]), w, out.reshape(rows, w.shape[0]), False, True, 1.0, 0.0, b)
     return out

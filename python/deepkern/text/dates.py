@@ -2,9 +2,11 @@
 
     pairs = generate_dates(1000, seed=0)   # [("tuesday 10/21/2008", "2008-10-21"), ...]
 
-Dates are drawn uniformly from 1900-01-01 .. 2099-12-31 and written in one of FORMATS, chosen
-uniformly; generation is deterministic for a seed. Two-digit years ("1 April 09") mean
-2000-2099 for 00-49 and 1900-1999 for 50-99, the rule parse_date applies too.
+Dates are written in one of FORMATS, chosen uniformly, and drawn uniformly from
+1900-01-01 .. 2099-12-31 — or, for the formats with a two-digit year ("1 April 09"), from
+1950-01-01 .. 2049-12-31, where yy means 2000-2049 for 00-49 and 1950-1999 for 50-99 (the rule
+parse_date applies), so every human form has exactly one machine form. Generation is
+deterministic for a seed.
 """
 from __future__ import annotations
 
@@ -40,8 +42,8 @@ FORMATS = {
     "Wkd d Mon yyyy": lambda d: f"{DAYS[d.weekday()][:3].capitalize()} {d.day} {MONTHS[d.month - 1][:3].capitalize()} {d.year}",
 }
 
-_START = _dt.date(1900, 1, 1).toordinal()
-_END = _dt.date(2099, 12, 31).toordinal()
+_RANGE = (_dt.date(1900, 1, 1).toordinal(), _dt.date(2099, 12, 31).toordinal() + 1)
+_RANGE_YY = (_dt.date(1950, 1, 1).toordinal(), _dt.date(2049, 12, 31).toordinal() + 1)
 
 
 def format_date(date: _dt.date, fmt: str) -> str:
@@ -52,11 +54,12 @@ def generate_dates(n, seed=0, formats=None):
     """n (human, machine) pairs, deterministic for ``seed``."""
     rng = np.random.default_rng(seed)
     names = list(formats or FORMATS)
-    days = rng.integers(_START, _END + 1, size=n)
     which = rng.integers(0, len(names), size=n)
+    days = rng.integers(*_RANGE, size=n)
+    days_yy = rng.integers(*_RANGE_YY, size=n)
     out = []
-    for o, f in zip(days, which):
-        d = _dt.date.fromordinal(int(o))
+    for o, o_yy, f in zip(days, days_yy, which):
+        d = _dt.date.fromordinal(int(o_yy if "yy" in names[f].replace("yyyy", "") else o))
         out.append((format_date(d, names[f]), d.isoformat()))
     return out
 
