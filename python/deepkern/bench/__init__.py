@@ -45,7 +45,6 @@ from typing import Callable
 
 import numpy as np
 
-FAMILIES = ("gemm", "embedding", "optim", "train")
 FAMILIES = ("gemm", "conv", "pool", "softmax", "norm", "rnn", "attention", "embedding", "boxes", "optim",
             "train")
 IMPLS = ("deepkern", "reference", "torch")
