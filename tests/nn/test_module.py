@@ -107,6 +107,15 @@ def test_buffers_are_saved_and_loaded_not_trained():
         m.register_buffer("b", [1, 2])
 
 
+def test_assigning_an_array_to_a_buffer_updates_the_buffer():
+    m = nn.Module()
+    m.register_buffer("steps", np.zeros((), np.int64))
+    m.steps = m.steps + 1          # as in PyTorch: still a buffer, so still in the state_dict
+    assert list(m.state_dict()) == ["steps"] and int(m.state_dict()["steps"]) == 1
+    m.steps = None
+    assert "steps" not in m.state_dict() and m.steps is None
+
+
 def test_tied_parameter_appears_once_and_gets_summed_gradients():
     enc, dec = nn.Linear(3, 3, bias=False), nn.Linear(3, 3, bias=False)
     dec.weight = enc.weight

@@ -43,6 +43,9 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() "
                                  f"before assigning {name!r}")
+        if name in self._buffers and (value is None or is_array(value)):
+            self._buffers[name] = value  # as PyTorch: assigning to a buffer updates it
+            return
         for store in (self._parameters, self._buffers, self._modules):
             store.pop(name, None)
         if isinstance(value, Parameter):
