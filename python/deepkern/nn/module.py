@@ -43,8 +43,9 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() "
                                  f"before assigning {name!r}")
-        if name in self._buffers and (value is None or is_array(value)):
-            self._buffers[name] = value  # as PyTorch: assigning to a buffer updates it
+        if name in self._buffers and (value is None or is_array(value) or isinstance(value, np.generic)):
+            # As PyTorch: assigning to a buffer updates it (NumPy turns 0-d results into scalars).
+            self._buffers[name] = np.asarray(value) if isinstance(value, np.generic) else value
             return
         for store in (self._parameters, self._buffers, self._modules):
             store.pop(name, None)
