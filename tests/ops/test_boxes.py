@@ -68,7 +68,7 @@ def test_box_iou_non_contiguous_and_out(device):
     xp = xp_for(device)
     rng = np.random.default_rng(3)
     wide = xp.asarray(np.concatenate([random_boxes(rng, 7, np.float64)] * 2, axis=1))  # (7, 8)
-    view = wide[:, ::2]  # (7, 4), strided; columns x1, x2 of each copy: still boxes
+    view = wide[:, ::2]  # (7, 4) with column stride 2: (x1, x2, x1, x2) rows, boxes of any shape
     b = xp.asarray(random_boxes(rng, 5, np.float64))[::-1]
     out = xp.empty((7, 5))
     assert ops.box_iou(view, b, out=out) is out

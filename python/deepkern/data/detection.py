@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import ops
 from .dataset import Dataset, _check_index
 
 __all__ = ["SyntheticDigitDetection"]
@@ -42,15 +43,6 @@ def _ink_box(patch):
     """Tight (r0, c0, r1, c1) bounds (exclusive ends) of the nonzero pixels of a 2-D array."""
     rows, cols = np.flatnonzero(patch.any(axis=1)), np.flatnonzero(patch.any(axis=0))
     return rows[0], cols[0], rows[-1] + 1, cols[-1] + 1
-
-
-def _pair_iou(a, b):
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 def _mnist(train, root):
@@ -121,7 +113,7 @@ class SyntheticDigitDetection(Dataset):
         for _ in range(tries):
             y, x = int(rng.integers(0, size - h + 1)), int(rng.integers(0, size - w + 1))
             box = (x + pc0, y + pr0, x + pc1, y + pr1)
-            if all(_pair_iou(box, b) <= max_overlap for b in boxes):
+            if not boxes or ops.box_iou(np.array([box], np.float64), np.array(boxes, np.float64)).max() <= max_overlap:
                 np.maximum(canvas[y:y + h, x:x + w], patch, out=canvas[y:y + h, x:x + w])
                 return box
         return None

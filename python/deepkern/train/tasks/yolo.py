@@ -20,12 +20,12 @@ HELP = "YOLO object detection on synthetic MNIST-digit canvases; reports mAP@0.5
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--train-images", type=int, default=6000, help="training canvases (default 6000)")
+    p.add_argument("--train-images", type=int, default=4000, help="training canvases (default 4000)")
     p.add_argument("--test-images", type=int, default=500, help="held-out canvases (default 500)")
     p.add_argument("--image-size", type=int, default=64, help="canvas side; the grid is image-size/8 (default 64)")
     p.add_argument("--anchors", type=int, default=3, help="anchor boxes per cell, by k-means (default 3)")
     p.add_argument("--width", type=int, default=16, help="channels of the first conv block (default 16)")
-    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=3e-3, help="Adam's initial learning rate (cosine decay to 0)")
     p.add_argument("--seed", type=int, default=0)
@@ -106,7 +106,7 @@ def run(args) -> int:
     train_set, test_set, model = build(args)
     print(f"data: {len(train_set)} training / {len(test_set)} held-out canvases of "
           f"{args.image_size}x{args.image_size} ({time.perf_counter() - t0:.1f} s); grid "
-          f"{model.grid_size}x{model.grid_size}; anchors (w, h) = {np.round(model.anchors, 1).tolist()}")
+          f"{model.grid_size}x{model.grid_size}; anchors (w, h) = {np.round(model.anchors.astype(np.float64), 1).tolist()}")
     t1 = time.perf_counter()
     losses = train_model(model, train_set, args)
     t2 = time.perf_counter()
