@@ -15,6 +15,8 @@
 // vectorizes them without -ffast-math; exp is vexp (cpu/vec_math.h). Each
 // leaf loop is a DK_CLONES function (baseline / AVX2 / AVX-512 picked at load time).
 // Stability: exp only ever sees x - max <= 0, so logits of any magnitude give no inf/NaN.
+// Backward's row sums (sum gy, sum gy*y) accumulate in double for float input: gx = gy - sum
+// cancels, and a float sum's rounding (a few ulps of |sum|) would show in small gx.
 #include "cpu/softmax.h"
 
 #include <algorithm>
@@ -53,10 +55,10 @@ template <typename T>
 DK_INLINE void rows_backward(const T* gy, const T* y, T* gx, int64_t rows, int64_t n, bool log) {
   for (int64_t r = 0; r < rows; ++r, gy += n, y += n, gx += n) {
     if (log) {
-      const T s = lane_sum<T>(n, [&](int64_t i) { return gy[i]; });
+      const T s = T(lane_sum<double>(n, [&](int64_t i) { return gy[i]; }));
       for (int64_t i = 0; i < n; ++i) gx[i] = gy[i] - vexp(y[i]) * s;
     } else {
-      const T dot = lane_sum<T>(n, [&](int64_t i) { return gy[i] * y[i]; });
+      const T dot = T(lane_sum<double>(n, [&](int64_t i) { return double(gy[i]) * y[i]; }));
       for (int64_t i = 0; i < n; ++i) gx[i] = y[i] * (gy[i] - dot);
     }
   }
@@ -105,16 +107,19 @@ DK_INLINE void cols_forward(const T* x, T* y, int64_t dim, int64_t inner, int64_
 
 template <typename T>
 DK_INLINE void cols_backward(const T* gy, const T* y, T* gx, int64_t dim, int64_t inner, int64_t B, bool log) {
-  T s[kCols];
-  for (int64_t j = 0; j < B; ++j) s[j] = T(0);
+  using A = double;
+  A acc[kCols];
+  for (int64_t j = 0; j < B; ++j) acc[j] = A(0);
   for (int64_t d = 0; d < dim; ++d) {
     const T* g = gy + d * inner;
     const T* yd = y + d * inner;
     if (log)
-      for (int64_t j = 0; j < B; ++j) s[j] += g[j];
+      for (int64_t j = 0; j < B; ++j) acc[j] += A(g[j]);
     else
-      for (int64_t j = 0; j < B; ++j) s[j] += g[j] * yd[j];
+      for (int64_t j = 0; j < B; ++j) acc[j] += A(g[j]) * yd[j];
   }
+  T s[kCols];
+  for (int64_t j = 0; j < B; ++j) s[j] = T(acc[j]);
   for (int64_t d = 0; d < dim; ++d) {
     const T* g = gy + d * inner;
     const T* yd = y + d * inner;

@@ -86,16 +86,16 @@ DK_INLINE T row_max(const T* x, int64_t n) {
   return m;
 }
 
-// sum_i f(i) with kLanes partial sums.
-template <typename T, typename F>
-DK_INLINE T lane_sum(int64_t n, F&& f) {
-  constexpr int L = kLanes<T>;
-  T acc[L] = {};
+// sum_i f(i) accumulated in A with kLanes<A> partial sums.
+template <typename A, typename F>
+DK_INLINE A lane_sum(int64_t n, F&& f) {
+  constexpr int L = kLanes<A>;
+  A acc[L] = {};
   int64_t i = 0;
   for (; i + L <= n; i += L)
-    for (int j = 0; j < L; ++j) acc[j] += f(i + j);
-  for (int j = 0; i + j < n; ++j) acc[j] += f(i + j);
-  T s = T(0);
+    for (int j = 0; j < L; ++j) acc[j] += A(f(i + j));
+  for (int j = 0; i + j < n; ++j) acc[j] += A(f(i + j));
+  A s = A(0);
   for (int j = 0; j < L; ++j) s += acc[j];
   return s;
 }

@@ -60,11 +60,13 @@ struct MaxSum {
   }
 };
 
+// Accumulates in double (for float input too): the softmax backward subtracts this sum from
+// gy, and a float sum's rounding would show in small gradients.
 template <typename T>
 struct Sum {
-  T s;
-  __device__ static Sum identity() { return {T(0)}; }
-  __device__ void add_value(T v) { s += v; }
+  double s;
+  __device__ static Sum identity() { return {0.0}; }
+  __device__ void add_value(T v) { s += double(v); }
   __device__ void merge(const Sum& o) { s += o.s; }
   __device__ Sum shfl_xor(int offset) const { return {__shfl_xor_sync(kFullMask, s, offset)}; }
 };

@@ -5,7 +5,8 @@
 // cuda/row_reduce.cuh. Forward reads each row twice: one online pass computes the max m and
 // sum s of exp(x - m) together (one exp per element, merged across lanes with shuffles),
 // then y = exp(x - m) / s, or (x - m) - log s. Backward: one sum (gy * y, or gy for
-// log-softmax), then gx = y (gy - sum) or gy - exp(y) sum. exp only sees x - m <= 0.
+// log-softmax, accumulated in double), then gx = y (gy - sum) or gy - exp(y) sum. exp only
+// sees x - m <= 0.
 #include "cuda/row_reduce.cuh"
 #include "cuda/softmax.h"
 
@@ -41,7 +42,8 @@ struct SoftmaxBackward {
   __device__ Acc finish(Acc a) const { return a; }
   __device__ void row_done(const Acc&, int64_t, int64_t, int64_t) const {}
   __device__ void write(const Acc& a, int64_t k) const {
-    gx[k] = kLog ? gy[k] - exp(y[k]) * a.s : y[k] * (gy[k] - a.s);
+    const T s = T(a.s);
+    gx[k] = kLog ? gy[k] - exp(y[k]) * s : y[k] * (gy[k] - s);
   }
 };
 
