@@ -45,7 +45,7 @@ def _add_bench(sub) -> None:
 
     p = sub.add_parser("bench", help="time deepkern against NumPy and PyTorch on the same inputs",
                        description="Time each registered case (deepkern, the NumPy reference, PyTorch) and "
-                                   "print a table: median time, deepkern/PyTorch ratio, GFLOP/s, %% of peak.")
+                                   "print a table: median time, deepkern/PyTorch ratio, GFLOP/s, % of peak.")
     p.add_argument("families", nargs="*", metavar="family",
                    help=f"op families to run (default: all of {', '.join(bench.FAMILIES)})")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for deepkern, NumPy and PyTorch "

@@ -90,6 +90,8 @@ def test_nn_layers_use_dim():
     assert_matches_reference(nn.Softmax(dim=0)(dk.Tensor(x)).data, ref.softmax, x, axis=0)
     assert_matches_reference(nn.LogSoftmax(dim=1)(dk.Tensor(x)).data, ref.log_softmax, x, axis=1)
     assert repr(nn.Softmax(dim=1)) == "Softmax(dim=1)"
+    with pytest.raises(ValueError, match=r"LogSoftmax\(dim=2\): log_softmax: axis 2 is out of range for x of shape \(4, 6\)"):
+        nn.LogSoftmax(dim=2)(dk.Tensor(x))
 
 
 def test_errors_name_argument_and_values():

@@ -180,7 +180,8 @@ class Checkpoint(Callback):
     has one) state dicts, ``loader`` (the train loader's seed and next epoch), ``rng`` (deepkern's
     generator, which dropout and initializers draw from), ``history`` and ``epoch`` (the number
     of finished epochs). ``dk.load(path)['model']`` is a plain state dict for
-    ``model.load_state_dict``."""
+    ``model.load_state_dict``. Other callbacks start afresh on resume (an EarlyStopping's
+    patience counts from the resumed epoch)."""
 
     def __init__(self, path, every=1, resume=False):
         from .._checks import integer
