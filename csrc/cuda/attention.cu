@@ -14,7 +14,7 @@
 // write zeros and lse = −inf.
 //
 // Backward (recomputing P = exp(s − lse) from the saved lse, never storing it):
-//   delta_kernel: delta_i = <dO_i, O_i>, one warp per row;
+//   delta_kernel: delta_i = <dO_i, O_i>, one thread per row (dP's summation order);
 //   dkv_kernel:   one warp per key tile, lane j owns key j's dK and dV rows (shared memory) and
 //                 walks the query rows that can see the tile, so dK and dV need no atomics;
 //   dq_kernel:    the forward's layout with dS_ij = P_ij (dP_ij − delta_i) in place of P.
@@ -153,16 +153,18 @@ __global__ void fwd_kernel(AttnDims d, const T* __restrict__ q, const T* __restr
   }
 }
 
+// One thread per row, summing sequentially in the same order (and with the same explicit fused
+// multiply-adds) as dp = <dO_i, V_j> in dkv_kernel / dq_kernel: where the softmax is one-hot
+// (O_i = V_j exactly) dp - delta then cancels exactly, as on the CPU; a lane-strided warp sum
+// left a few ulp of |dp| in dS and hence in dK, dQ (whose true value there is 0).
 template <typename T>
 __global__ void delta_kernel(int64_t rows, int64_t Dv, const T* __restrict__ grad_out, const T* __restrict__ out,
                              T* __restrict__ delta) {
-  const int64_t row = blockIdx.x * static_cast<int64_t>(blockDim.x / 32) + threadIdx.x / 32;
-  const int lane = threadIdx.x & 31;
-  if (row >= rows) return;  // warp-uniform
+  const int64_t row = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (row >= rows) return;
   T acc = T(0);
-  for (int64_t c = lane; c < Dv; c += 32) acc += grad_out[row * Dv + c] * out[row * Dv + c];
-  acc = warp_sum(acc);
-  if (lane == 0) delta[row] = acc;
+  for (int64_t c = 0; c < Dv; ++c) acc = fma(grad_out[row * Dv + c], out[row * Dv + c], acc);
+  delta[row] = acc;
 }
 
 template <typename T>
@@ -204,7 +206,7 @@ __global__ void dkv_kernel(AttnDims d, const T* __restrict__ q, const T* __restr
     if (p == T(0)) continue;
     T dp = T(0);
     for (int64_t c = 0; c < Dv; ++c) {
-      dp += gr[c] * vr[c];
+      dp = fma(gr[c], vr[c], dp);  // delta_kernel's order and rounding
       dvr[c] += p * gr[c];
     }
     const T ds = p * (dp - delta[b * L + i]);
@@ -257,7 +259,7 @@ __global__ void dq_kernel(AttnDims d, const T* __restrict__ q, const T* __restri
         const T p = s == neg_inf<T>() ? T(0) : prob(s, lse[b * L + qi]);
         if (p != T(0)) {
           T dp = T(0);
-          for (int64_t c = 0; c < Dv; ++c) dp += Gs[r * Dv + c] * Vs[lane * (Dv + 1) + c];
+          for (int64_t c = 0; c < Dv; ++c) dp = fma(Gs[r * Dv + c], Vs[lane * (Dv + 1) + c], dp);  // as delta
           ds = p * (dp - delta[b * L + qi]);
         }
       }
@@ -320,8 +322,8 @@ void attention_backward(const AttnDims& d, const T* q, const T* k, const T* v, c
   const MaskRef m{mask_kind, mask, mask_index, mask_count};
   const int64_t rows = d.batch * d.L;
   if (rows > 0) {
-    constexpr int kDeltaWarps = 8;
-    delta_kernel<T><<<grid_of((rows + kDeltaWarps - 1) / kDeltaWarps), kDeltaWarps * 32, 0, stream>>>(
+    constexpr int kDeltaThreads = 256;
+    delta_kernel<T><<<grid_of((rows + kDeltaThreads - 1) / kDeltaThreads), kDeltaThreads, 0, stream>>>(
         rows, d.Dv, grad_out, out, delta);
     DK_CUDA_CHECK_LAUNCH();
     const size_t bytes = sizeof(T) * (kTile * (d.D + 1) + kTile * (d.Dv + 1) + 2 * kRowsPerBlock * d.D +

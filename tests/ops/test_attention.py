@@ -100,6 +100,27 @@ def test_fully_masked_rows_give_zeros_not_nan(device):
 
 
 @pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_allowed_key_gives_exactly_zero_dq_dk(device, dtype):
+    """With one allowed key per row the softmax is exactly one-hot (out_i = v_j), so the scores
+    get no gradient: dp - delta must cancel exactly, which needs delta = <dO_i, O_i> summed in
+    the same order as dp = <dO_i, v_j> (Dv = 37 is not a multiple of the warp size)."""
+    xp = xp_for(device)
+    rng = np.random.default_rng(11)
+    q, k, v = _inputs(rng, (2,), 5, 7, 6, 37, dtype)
+    mask = np.zeros((2, 5, 7), dtype=bool)
+    mask[np.arange(2)[:, None], np.arange(5)[None, :], rng.integers(0, 7, (2, 5))] = True
+    g = rng.standard_normal((2, 5, 37)).astype(dtype)
+    out, lse = ops.scaled_dot_product_attention(xp.asarray(q), xp.asarray(k), xp.asarray(v), mask=xp.asarray(mask),
+                                                return_lse=True)
+    dq, dk_, dv = to_host(ops.scaled_dot_product_attention_backward(
+        xp.asarray(g), xp.asarray(q), xp.asarray(k), xp.asarray(v), out, lse, mask=xp.asarray(mask)))
+    assert np.all(dq == 0) and np.all(dk_ == 0)
+    assert_matches_reference(dv, lambda *a, **kw: ref.scaled_dot_product_attention_backward(*a, **kw)[2], g, q, k, v,
+                             to_host(out), to_host(lse), mask=mask)
+
+
+@pytest.mark.parametrize("device", DEVICES)
 def test_empty_keys_and_batch(device):
     xp = xp_for(device)
     rng = np.random.default_rng(4)

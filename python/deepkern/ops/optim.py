@@ -27,7 +27,8 @@ from .._backend import is_array, kernels
 def _arrays(op, param, grad, **state):
     """Check param/grad/state; in-place arrays are never copied, so they must be contiguous."""
     for name, x in {"param": param, **state}.items():
-        if is_array(x) and not (x.flags.c_contiguous and x.flags.writeable):
+        # CuPy flags have no `writeable` (x.flags.writeable raised AttributeError on every GPU step)
+        if is_array(x) and not (x.flags.c_contiguous and getattr(x.flags, "writeable", True)):
             raise ValueError(f"{op}: {name} must be C-contiguous and writable (it is updated in place)")
     xp, arrays = _checks.arrays(op, param=param, grad=grad, **state)
     for name, x in zip(["grad", *state], arrays[1:]):
