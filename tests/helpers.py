@@ -8,7 +8,10 @@ inputs' own precision (the "naive" baseline); require
     max|ours - ref_hi| <= 2 * max|naive - ref_hi| + ulps * eps(dtype) * max(1, max|ref_hi|)
 
 so the tolerance follows each op's, dtype's and shape's actual rounding error. The small
-absolute term only matters for ops that are exact in the naive baseline (relu, max pool).
+absolute term (16 ulps of the output's magnitude) covers what the 2x rule cannot: ops that are
+exact in the naive baseline (relu, max pool), and short reductions whose NumPy baseline happens
+to land within an ulp or two while a kernel summing in another (equally valid) order lands a
+few ulps away. A wrong kernel misses by many orders of magnitude more.
 """
 from __future__ import annotations
 
@@ -49,7 +52,7 @@ def _upcast(x, dtype):
     return x
 
 
-def assert_matches_reference(ours, ref_fn, *inputs, ulps=4, slack=2.0, **kwargs):
+def assert_matches_reference(ours, ref_fn, *inputs, ulps=16, slack=2.0, **kwargs):
     """Compare ``ours`` (array or tuple of arrays) with ``ref_fn(*inputs, **kwargs)``.
 
     ``inputs`` are host (NumPy) arrays in the precision under test; ``ref_fn`` must be written
