@@ -84,11 +84,18 @@ __device__ __forceinline__ T stable_sigmoid(T a) {
   return a >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
 }
 
+// std::max(v, lo) of the CPU kernel: a NaN v stays NaN. fmax(NaN, lo) would return lo and
+// turn a NaN input into a finite BCE loss on the GPU only.
+template <typename T>
+__device__ __forceinline__ T max_like_std(T v, T lo) {
+  return v < lo ? lo : v;
+}
+
 template <typename T>
 __device__ T pointwise_value(PointwiseLoss kind, T a, T b, T pw) {
   switch (kind) {
     case PointwiseLoss::mse: return (a - b) * (a - b);
-    case PointwiseLoss::bce: return -(b * fmax(log(a), T(-100)) + (T(1) - b) * fmax(log1p(-a), T(-100)));
+    case PointwiseLoss::bce: return -(b * max_like_std(log(a), T(-100)) + (T(1) - b) * max_like_std(log1p(-a), T(-100)));
     case PointwiseLoss::bce_logits: return (T(1) - b) * a + (T(1) + (pw - T(1)) * b) * softplus_neg(a);
   }
   return T(0);
@@ -98,7 +105,7 @@ template <typename T>
 __device__ T pointwise_grad(PointwiseLoss kind, T a, T b, T pw) {
   switch (kind) {
     case PointwiseLoss::mse: return T(2) * (a - b);
-    case PointwiseLoss::bce: return (a - b) / fmax((T(1) - a) * a, T(1e-12));
+    case PointwiseLoss::bce: return (a - b) / max_like_std((T(1) - a) * a, T(1e-12));
     case PointwiseLoss::bce_logits: return (T(1) - b) + (T(1) + (pw - T(1)) * b) * (stable_sigmoid(a) - T(1));
   }
   return T(0);
