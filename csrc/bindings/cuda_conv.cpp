@@ -29,13 +29,15 @@ void expect_workspace(const TensorView& ws, const TensorView& ref, const dk::Con
 void bind_cuda_conv(py::module_& m) {
   m.def(
       "conv2d_workspace_size",
+      // `stream` is unused: accepted because the Python side (_backend._CudaKernels) passes
+      // stream= to every CUDA entry; without it every CuPy conv2d call raised TypeError here.
       [](const std::string& pass, const std::vector<int64_t>& x_shape, const std::vector<int64_t>& w_shape,
-         Pair stride, Quad padding, Pair dilation, int64_t groups) {
+         Pair stride, Quad padding, Pair dilation, int64_t groups, std::uintptr_t) {
         const auto g =
             dk::bind::conv_geom(x_shape, w_shape, stride, padding, dilation, groups, "conv2d_workspace_size");
         return dk::cuda::conv2d_workspace_size(g, dk::bind::conv_pass(pass));
       },
-      "pass"_a, "x_shape"_a, "w_shape"_a, "stride"_a, "padding"_a, "dilation"_a, "groups"_a);
+      "pass"_a, "x_shape"_a, "w_shape"_a, "stride"_a, "padding"_a, "dilation"_a, "groups"_a, "stream"_a = 0);
   m.def(
       "conv2d_forward",
       [](const TensorView& x, const TensorView& w, std::optional<TensorView> b, const TensorView& y,

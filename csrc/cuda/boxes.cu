@@ -5,7 +5,7 @@
 // output rows are written coalesced and each warp reads one box of a (a broadcast).
 //
 // nms: torchvision's parallel bit-mask method, with the sort and the sweep on the device.
-//   1. keys = scores + 0 (turns -0.0 into +0.0 so the radix sort sees one zero), values =
+//   1. keys = scores + 0 (turns -0.0 into +0.0 so the radix sort sees one zero; NaN -> -NaN, last), values =
 //      0..n-1; CUB's stable radix sort, descending: visit order = decreasing score, ties by
 //      lower index, exactly the CPU kernel's order.
 //   2. gather the boxes (and classes) into visit order: sboxes (n, 4).
@@ -44,6 +44,10 @@ template <typename T>
 __device__ __forceinline__ T iou_of(const T* p, const T* q) {
   const T pa = clamp0(p[2] - p[0]) * clamp0(p[3] - p[1]);
   const T qa = clamp0(q[2] - q[0]) * clamp0(q[3] - q[1]);
+  // A box without area has IoU 0 (inter would be 0 anyway), but a NaN coordinate gives area 0
+  // here while fmin/fmax drop the NaN below, so inter could be > 0: such a box then suppressed
+  // boxes in nms, which the CPU kernel (no-area boxes suppress nothing) and the reference never do.
+  if (!(pa > T(0)) || !(qa > T(0))) return T(0);
   const T w = clamp0(min(p[2], q[2]) - max(p[0], q[0]));
   const T h = clamp0(min(p[3], q[3]) - max(p[1], q[1]));
   const T inter = w * h;
@@ -61,10 +65,16 @@ __global__ void box_iou_kernel(const T* __restrict__ a, int64_t n, const T* __re
     out[i * m + j] = iou_of(a + 4 * i, q);
 }
 
+__device__ __forceinline__ float negative_nan(float) { return __int_as_float(0xFFC00000u); }
+__device__ __forceinline__ double negative_nan(double) { return __longlong_as_double(0xFFF8000000000000ULL); }
+
 template <typename T>
 __global__ void sort_keys_kernel(const T* __restrict__ scores, T* __restrict__ keys, int* __restrict__ idx, int n) {
   for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
-    keys[i] = scores[i] + T(0);
+    // NaN -> negative NaN, which the descending radix sort puts after -inf: the sweep then stops
+    // at it, so NaN scores are dropped as on the CPU (a +NaN would sort first and be kept).
+    const T s = scores[i];
+    keys[i] = s == s ? s + T(0) : negative_nan(T(0));
     idx[i] = i;
   }
 }
@@ -124,7 +134,7 @@ __global__ void sweep_kernel(const unsigned long long* __restrict__ mask, const 
     unsigned long long kept_bits = 0;
     bool below = false;
     for (int k = 0; k < size; ++k) {
-      if (skeys[base + k] < min_score) {
+      if (!(skeys[base + k] >= min_score)) {  // below the threshold, or a NaN score (sorted last)
         below = true;
         break;
       }

@@ -41,6 +41,12 @@ Geom32 to32(const Conv2dGeom& g) {
   auto fits = [](int64_t v) { return v < INT_MAX - 2 * kBN; };
   DK_CHECK(fits(g.N * g.C * g.HW()) && fits(g.N * g.K * g.PQ()) && fits(g.K * g.CRSg()),
            "conv2d (CUDA): tensors must have fewer than 2^31 - 128 elements");
+  // The window geometry is truncated to int too: a stride >= 2^31 would become 0 (a division
+  // by zero and a negative gy index in backward_data), a huge padding/dilation would wrap.
+  // Bounding the padded extents bounds pt, pb, pl, pr and dilation * (kernel - 1).
+  DK_CHECK(fits(g.pt) && fits(g.pb) && fits(g.pl) && fits(g.pr) && fits(g.H + g.pt + g.pb) &&
+               fits(g.W + g.pl + g.pr) && fits(g.sh) && fits(g.sw),
+           "conv2d (CUDA): padding, stride and padded input size must be below 2^31 - 128");
   Geom32 d;
   d.N = int(g.N), d.C = int(g.C), d.H = int(g.H), d.W = int(g.W), d.K = int(g.K), d.R = int(g.R), d.S = int(g.S);
   d.P = int(g.P), d.Q = int(g.Q), d.groups = int(g.groups), d.sh = int(g.sh), d.sw = int(g.sw);
@@ -150,7 +156,10 @@ __global__ void __launch_bounds__(kThreads) igemm_kernel(Op op, int M, int Ncols
   const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
   const int g = blockIdx.z / splits, split = blockIdx.z % splits;
   const int m0 = blockIdx.y * kBM, n0 = blockIdx.x * kBN;
-  const int kbeg = split * kchunk, kend = min(Kred, kbeg + kchunk);
+  // In 64 bits: with the chunk rounded up to kBK, split * kchunk (+ kchunk) may pass INT_MAX
+  // when Kred is near it; such a split is empty (kbeg = kend = Kred).
+  const long long kb64 = (long long)split * kchunk;
+  const int kbeg = (int)min((long long)Kred, kb64), kend = (int)min((long long)Kred, kb64 + kchunk);
 
   // Each thread loads B column n0 + tid % 64 (rows tid / 64 + 4i) and A elements
   // (row (tid + 256 i) / 16, k tid % 16): decode its B column once.
