@@ -1,6 +1,7 @@
 // deepkern._cpu: the CPU kernels. Each op family registers itself from its own
 // csrc/bindings/cpu_<family>.cpp; this file adds the module-wide functions.
 #include "bindings/common.h"
+#include "bindings/families.h"
 #include "core/cpu_features.h"
 #include "core/parallel.h"
 #include "cpu/gemm.h"
@@ -13,7 +14,6 @@ void bind_cpu_attention(py::module_& m);
 void bind_cpu_gemm(py::module_& m);
 void bind_cpu_conv(py::module_& m);
 void bind_cpu_pool(py::module_& m);
-void bind_cpu_softmax(py::module_& m);
 void bind_cpu_loss(py::module_& m);
 void bind_cpu_norm(py::module_& m);
 void bind_cpu_rnn(py::module_& m);
@@ -40,8 +40,8 @@ PYBIND11_MODULE(_cpu, m) {
   bind_cpu_gemm(m);
   bind_cpu_conv(m);
   bind_cpu_pool(m);
-  bind_cpu_softmax(m);
   bind_cpu_loss(m);
   bind_cpu_norm(m);
   bind_cpu_rnn(m);
+  dk::bind::bind_families(m);
 }

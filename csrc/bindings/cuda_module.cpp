@@ -4,6 +4,7 @@
 #include <cuda_runtime_api.h>
 
 #include "bindings/common.h"
+#include "bindings/families.h"
 #include "cuda/cuda_check.h"
 
 void bind_cuda_activation(py::module_& m);
@@ -14,7 +15,6 @@ void bind_cuda_gemm(py::module_& m);
 void bind_cuda_embedding(py::module_& m);
 void bind_cuda_optim(py::module_& m);
 void bind_cuda_boxes(py::module_& m);
-void bind_cuda_softmax(py::module_& m);
 void bind_cuda_loss(py::module_& m);
 void bind_cuda_norm(py::module_& m);
 void bind_cuda_rnn(py::module_& m);
@@ -71,8 +71,8 @@ PYBIND11_MODULE(_cuda, m) {
   bind_cuda_embedding(m);
   bind_cuda_optim(m);
   bind_cuda_boxes(m);
-  bind_cuda_softmax(m);
   bind_cuda_loss(m);
   bind_cuda_norm(m);
   bind_cuda_rnn(m);
+  dk::bind::bind_families(m);
 }

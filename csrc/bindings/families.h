@@ -1,0 +1,21 @@
+// The op families bound in every extension module. Each has one binding source,
+// csrc/bindings/<family>.cpp, defining dk::bind::bind_<family>(m) (see backend.h); adding a
+// family is adding that file and a line here.
+#pragma once
+#include "bindings/common.h"
+
+#define DK_OP_FAMILIES(X) \
+  X(softmax)
+
+namespace dk::bind {
+#define DK_DECLARE_FAMILY(family) void bind_##family(py::module_& m);
+DK_OP_FAMILIES(DK_DECLARE_FAMILY)
+#undef DK_DECLARE_FAMILY
+
+// Registers every family's entry points in m.
+inline void bind_families(py::module_& m) {
+#define DK_BIND_FAMILY(family) bind_##family(m);
+  DK_OP_FAMILIES(DK_BIND_FAMILY)
+#undef DK_BIND_FAMILY
+}
+}  // namespace dk::bind
