@@ -23,6 +23,7 @@
 
 #include "cuda/cuda_check.h"
 #include "cuda/gemm.h"
+#include "cuda/launch.cuh"
 
 namespace dk::cuda {
 namespace {
@@ -222,7 +223,7 @@ void launch(const GemmArgs& g0, int64_t batch, T alpha, const T* A, const T* B, 
     const unsigned gy = static_cast<unsigned>((g.M + BM - 1) / BM);
     for (int64_t z0 = 0; z0 < batch; z0 += kMaxGridYZ) {
       const unsigned gz = static_cast<unsigned>(batch - z0 < kMaxGridYZ ? batch - z0 : kMaxGridYZ);
-      gemm_kernel<T, TA, TB><<<dim3(gx, gy, gz), THREADS, 0, stream>>>(g, alpha, a, B, beta, bias, c, z0);
+      DK_LAUNCH((gemm_kernel<T, TA, TB>), dim3(gx, gy, gz), THREADS, 0, stream)(g, alpha, a, B, beta, bias, c, z0);
       DK_CUDA_CHECK_LAUNCH();
     }
   }
@@ -286,7 +287,7 @@ template <typename T>
 void column_sum(int64_t M, int64_t N, const T* X, int64_t ldx, T* out, cudaStream_t stream) {
   if (N == 0) return;
   const unsigned blocks = static_cast<unsigned>((N + 31) / 32);
-  column_sum_kernel<T><<<blocks, dim3(32, 8), 0, stream>>>(M, N, X, ldx, out);
+  DK_LAUNCH(column_sum_kernel<T>, blocks, dim3(32, 8), 0, stream)(M, N, X, ldx, out);
   DK_CUDA_CHECK_LAUNCH();
 }
 

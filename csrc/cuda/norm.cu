@@ -12,6 +12,7 @@
 // grids of a few dozen channels leave most of an H200 idle, accepted for simplicity here.
 #include "core/checks.h"
 #include "cuda/cuda_check.h"
+#include "cuda/launch.cuh"
 #include "cuda/norm.h"
 
 namespace dk::cuda {
@@ -110,7 +111,7 @@ void batch_norm_forward(const T* x, T* y, const T* weight, const T* bias, T* run
                         double momentum, double eps, cudaStream_t stream) {
   if (C == 0) return;
   DK_CHECK(C <= 2147483647, "batch_norm_forward: too many channels for one grid (", C, ")");
-  forward_kernel<T><<<static_cast<unsigned>(C), kBlock, 0, stream>>>(
+  DK_LAUNCH(forward_kernel<T>, static_cast<unsigned>(C), kBlock, 0, stream)(
       x, y, weight, bias, running_mean, running_var, save_mean, save_invstd, N, C, S, training, momentum, eps);
   DK_CUDA_CHECK_LAUNCH();
 }
@@ -121,8 +122,8 @@ void batch_norm_backward(const T* gy, const T* x, const T* weight, const T* save
                          cudaStream_t stream) {
   if (C == 0) return;
   DK_CHECK(C <= 2147483647, "batch_norm_backward: too many channels for one grid (", C, ")");
-  backward_kernel<T><<<static_cast<unsigned>(C), kBlock, 0, stream>>>(gy, x, weight, save_mean, save_invstd, gx,
-                                                                      grad_weight, grad_bias, N, C, S, training);
+  DK_LAUNCH(backward_kernel<T>, static_cast<unsigned>(C), kBlock, 0, stream)(gy, x, weight, save_mean, save_invstd, gx,
+                                                                             grad_weight, grad_bias, N, C, S, training);
   DK_CUDA_CHECK_LAUNCH();
 }
 

@@ -24,6 +24,7 @@
 #include <cstdint>
 
 #include "cuda/cuda_check.h"
+#include "cuda/launch.cuh"
 
 namespace dk::cuda {
 
@@ -142,11 +143,11 @@ template <typename Op>
 void launch_rows(const Op& op, int64_t outer, int64_t dim, int64_t inner, cudaStream_t stream) {
   if (outer * dim * inner == 0) return;
   if (inner > 1) {
-    cols_kernel<Op><<<grid_for(outer * inner, kRowBlock), kRowBlock, 0, stream>>>(op, outer, dim, inner);
+    DK_LAUNCH(cols_kernel<Op>, grid_for(outer * inner, kRowBlock), kRowBlock, 0, stream)(op, outer, dim, inner);
   } else if (dim <= kWarpMaxDim) {
-    rows_warp_kernel<Op><<<grid_for(outer * 32, kRowBlock), kRowBlock, 0, stream>>>(op, outer, dim);
+    DK_LAUNCH(rows_warp_kernel<Op>, grid_for(outer * 32, kRowBlock), kRowBlock, 0, stream)(op, outer, dim);
   } else {
-    rows_block_kernel<Op><<<grid_for(outer * kRowBlock, kRowBlock), kRowBlock, 0, stream>>>(op, outer, dim);
+    DK_LAUNCH(rows_block_kernel<Op>, grid_for(outer * kRowBlock, kRowBlock), kRowBlock, 0, stream)(op, outer, dim);
   }
   DK_CUDA_CHECK_LAUNCH();
 }
