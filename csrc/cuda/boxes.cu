@@ -99,8 +99,8 @@ __global__ void mask_kernel(const T* __restrict__ sboxes, const int64_t* __restr
   if (col_block < row_block) return;  // whole block: later boxes only
   const int row_size = min(n - row_block * kWord, kWord);
   const int col_size = min(n - col_block * kWord, kWord);
-  __shared__ T cbox[kWord * 4];
-  __shared__ int64_t ccls[kWord];
+  DK_SHARED(T, cbox, [kWord * 4]);
+  DK_SHARED(int64_t, ccls, [kWord]);
   const int t = threadIdx.x;
   if (t < col_size) {
     const int64_t j = (int64_t)col_block * kWord + t;

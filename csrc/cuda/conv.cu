@@ -152,8 +152,8 @@ struct BackwardWeightOp {
 // the split covering reduction indices [split * kchunk, min(Kred, (split + 1) * kchunk)).
 template <typename T, class Op>
 __global__ void __launch_bounds__(kThreads) igemm_kernel(Op op, int M, int Ncols, int Kred, int splits, int kchunk) {
-  __shared__ T As[kBK][kBM + 1];
-  __shared__ T Bs[kBK][kBN];
+  DK_SHARED(T, As, [kBK][kBM + 1]);
+  DK_SHARED(T, Bs, [kBK][kBN]);
   const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
   const int g = blockIdx.z / splits, split = blockIdx.z % splits;
   const int m0 = blockIdx.y * kBM, n0 = blockIdx.x * kBN;
@@ -245,7 +245,7 @@ __global__ void sum_splits_kernel(const T* __restrict__ part, T* __restrict__ ou
 // double, tree-reduced in shared memory.
 template <typename T>
 __global__ void bias_grad_kernel(const T* __restrict__ gy, T* __restrict__ gb, int N, int K, int PQ) {
-  __shared__ double red[kThreads];
+  DK_SHARED(double, red, [kThreads]);
   const int k = blockIdx.x;
   double acc = 0;
   const int64_t total = (int64_t)N * PQ;

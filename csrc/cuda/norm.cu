@@ -39,7 +39,7 @@ __global__ void forward_kernel(const T* __restrict__ x, T* __restrict__ y, const
                                const T* __restrict__ bias, T* __restrict__ running_mean,
                                T* __restrict__ running_var, T* __restrict__ save_mean, T* __restrict__ save_invstd,
                                int64_t N, int64_t C, int64_t S, bool training, double momentum, double eps) {
-  __shared__ double scratch[32];
+  DK_SHARED(double, scratch, [32]);
   const int64_t c = blockIdx.x, M = N * S, stride = C * S, base = c * S;
   double mean = 0.0, var = 0.0;  // an empty batch normalizes nothing and updates nothing
   if (training && M > 0) {
@@ -77,7 +77,7 @@ __global__ void backward_kernel(const T* __restrict__ gy, const T* __restrict__ 
                                 const T* __restrict__ save_mean, const T* __restrict__ save_invstd,
                                 T* __restrict__ gx, T* __restrict__ grad_weight, T* __restrict__ grad_bias,
                                 int64_t N, int64_t C, int64_t S, bool training) {
-  __shared__ double scratch[32];
+  DK_SHARED(double, scratch, [32]);
   const int64_t c = blockIdx.x, M = N * S, stride = C * S, base = c * S;
   const double mean = double(save_mean[c]), invstd = double(save_invstd[c]);
   double sg = 0.0, sgx = 0.0;

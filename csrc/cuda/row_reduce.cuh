@@ -98,7 +98,7 @@ __global__ void rows_warp_kernel(Op op, int64_t rows, int64_t dim) {
 template <typename Op>
 __global__ void rows_block_kernel(Op op, int64_t rows, int64_t dim) {
   using Acc = typename Op::Acc;
-  __shared__ Acc partial[32];
+  DK_SHARED(Acc, partial, [32]);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = (blockDim.x + 31) >> 5;
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {  // uniform across the block
     const int64_t base = r * dim;
