@@ -6,6 +6,7 @@
 #include "core/dropout_rng.h"
 #include "cuda/activation.h"
 #include "cuda/cuda_check.h"
+#include "cuda/launch.cuh"
 
 namespace dk::cuda {
 namespace {
@@ -72,7 +73,7 @@ constexpr unsigned kBlock = 256;
 template <typename T>
 void activation_forward(Activation act, const T* x, T* y, int64_t n, T slope, cudaStream_t stream) {
   if (n == 0) return;
-  forward_kernel<T><<<grid_for(n, kBlock), kBlock, 0, stream>>>(act, x, y, n, slope);
+  DK_LAUNCH(forward_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream)(act, x, y, n, slope);
   DK_CUDA_CHECK_LAUNCH();
 }
 
@@ -80,22 +81,22 @@ template <typename T>
 void activation_backward(Activation act, const T* saved, const T* gy, T* gx, int64_t n, T slope,
                          cudaStream_t stream) {
   if (n == 0) return;
-  backward_kernel<T><<<grid_for(n, kBlock), kBlock, 0, stream>>>(act, saved, gy, gx, n, slope);
+  DK_LAUNCH(backward_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream)(act, saved, gy, gx, n, slope);
   DK_CUDA_CHECK_LAUNCH();
 }
 
 template <typename T>
 void dropout_forward(const T* x, T* y, uint8_t* mask, int64_t n, double p, uint64_t seed, cudaStream_t stream) {
   if (n == 0) return;
-  dropout_forward_kernel<T><<<grid_for(n, kBlock), kBlock, 0, stream>>>(x, y, mask, n, dropout_threshold(p),
-                                                                        T(dropout_scale(p)), seed);
+  DK_LAUNCH(dropout_forward_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream)(x, y, mask, n, dropout_threshold(p),
+                                                                               T(dropout_scale(p)), seed);
   DK_CUDA_CHECK_LAUNCH();
 }
 
 template <typename T>
 void dropout_backward(const T* gy, const uint8_t* mask, T* gx, int64_t n, double p, cudaStream_t stream) {
   if (n == 0) return;
-  dropout_backward_kernel<T><<<grid_for(n, kBlock), kBlock, 0, stream>>>(gy, mask, gx, n, T(dropout_scale(p)));
+  DK_LAUNCH(dropout_backward_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream)(gy, mask, gx, n, T(dropout_scale(p)));
   DK_CUDA_CHECK_LAUNCH();
 }
 

@@ -27,6 +27,7 @@
 
 #include "cuda/attention.h"
 #include "cuda/cuda_check.h"
+#include "cuda/launch.cuh"
 
 namespace dk::cuda {
 namespace {
@@ -86,7 +87,7 @@ __device__ __forceinline__ T prob(T s, double lse) {
 template <typename T>
 __global__ void fwd_kernel(AttnDims d, const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
                            MaskRef mask, bool causal, T scale, T* __restrict__ out, double* __restrict__ lse) {
-  extern __shared__ __align__(16) unsigned char smem[];
+  DK_DYNAMIC_SHARED(unsigned char, smem);
   const int64_t L = d.L, S = d.S, D = d.D, Dv = d.Dv;
   T* Ks = reinterpret_cast<T*>(smem);        // (kTile, D + 1)
   T* Vs = Ks + kTile * (D + 1);              // (kTile, Dv)
@@ -172,7 +173,7 @@ __global__ void dkv_kernel(AttnDims d, const T* __restrict__ q, const T* __restr
                            const double* __restrict__ lse, const T* __restrict__ grad_out,
                            const T* __restrict__ delta, MaskRef mask, bool causal, T scale, T* __restrict__ dk,
                            T* __restrict__ dv) {
-  extern __shared__ __align__(16) unsigned char smem[];
+  DK_DYNAMIC_SHARED(unsigned char, smem);
   const int64_t L = d.L, S = d.S, D = d.D, Dv = d.Dv;
   T* Ks = reinterpret_cast<T*>(smem);  // (kTile, D + 1); lane j owns row j of all four
   T* Vs = Ks + kTile * (D + 1);        // (kTile, Dv + 1)
@@ -220,7 +221,7 @@ template <typename T>
 __global__ void dq_kernel(AttnDims d, const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
                           const double* __restrict__ lse, const T* __restrict__ grad_out,
                           const T* __restrict__ delta, MaskRef mask, bool causal, T scale, T* __restrict__ dq) {
-  extern __shared__ __align__(16) unsigned char smem[];
+  DK_DYNAMIC_SHARED(unsigned char, smem);
   const int64_t L = d.L, S = d.S, D = d.D, Dv = d.Dv;
   T* Ks = reinterpret_cast<T*>(smem);        // (kTile, D + 1)
   T* Vs = Ks + kTile * (D + 1);              // (kTile, Dv + 1)
@@ -307,9 +308,9 @@ void attention_forward(const AttnDims& d, const T* q, const T* k, const T* v, At
                                     kRowsPerBlock * d.Dv + kWarps * kTile);
   allow_smem(fwd_kernel<T>, bytes, d);
   const int64_t blocks = d.batch * ((d.L + kRowsPerBlock - 1) / kRowsPerBlock);
-  fwd_kernel<T><<<grid_of(blocks), kWarps * 32, bytes, stream>>>(d, q, k, v, MaskRef{mask_kind, mask, mask_index,
-                                                                                     mask_count},
-                                                                 causal, scale, out, lse);
+  DK_LAUNCH(fwd_kernel<T>, grid_of(blocks), kWarps * 32, bytes, stream)(d, q, k, v, MaskRef{mask_kind, mask, mask_index,
+                                                                                            mask_count},
+                                                                        causal, scale, out, lse);
   DK_CUDA_CHECK_LAUNCH();
 }
 
@@ -323,15 +324,15 @@ void attention_backward(const AttnDims& d, const T* q, const T* k, const T* v, c
   const int64_t rows = d.batch * d.L;
   if (rows > 0) {
     constexpr int kDeltaThreads = 256;
-    delta_kernel<T><<<grid_of((rows + kDeltaThreads - 1) / kDeltaThreads), kDeltaThreads, 0, stream>>>(
+    DK_LAUNCH(delta_kernel<T>, grid_of((rows + kDeltaThreads - 1) / kDeltaThreads), kDeltaThreads, 0, stream)(
         rows, d.Dv, grad_out, out, delta);
     DK_CUDA_CHECK_LAUNCH();
     const size_t bytes = sizeof(T) * (kTile * (d.D + 1) + kTile * (d.Dv + 1) + 2 * kRowsPerBlock * d.D +
                                       kRowsPerBlock * d.Dv + kWarps * kTile);
     allow_smem(dq_kernel<T>, bytes, d);
     const int64_t blocks = d.batch * ((d.L + kRowsPerBlock - 1) / kRowsPerBlock);
-    dq_kernel<T><<<grid_of(blocks), kWarps * 32, bytes, stream>>>(d, q, k, v, lse, grad_out, delta, m, causal,
-                                                                   scale, dq);
+    DK_LAUNCH(dq_kernel<T>, grid_of(blocks), kWarps * 32, bytes, stream)(d, q, k, v, lse, grad_out, delta, m, causal,
+                                                                          scale, dq);
     DK_CUDA_CHECK_LAUNCH();
   }
   if (d.S > 0) {
@@ -339,8 +340,8 @@ void attention_backward(const AttnDims& d, const T* q, const T* k, const T* v, c
     const size_t bytes = sizeof(T) * 2 * kTile * (d.D + 1 + d.Dv + 1);
     allow_smem(dkv_kernel<T>, bytes, d);
     const int64_t blocks = d.batch * ((d.S + kTile - 1) / kTile);
-    dkv_kernel<T><<<grid_of(blocks), kTile, bytes, stream>>>(d, q, k, v, lse, grad_out, delta, m, causal, scale,
-                                                             dk, dv);
+    DK_LAUNCH(dkv_kernel<T>, grid_of(blocks), kTile, bytes, stream)(d, q, k, v, lse, grad_out, delta, m, causal, scale,
+                                                                    dk, dv);
     DK_CUDA_CHECK_LAUNCH();
   }
 }

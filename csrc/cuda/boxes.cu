@@ -27,6 +27,7 @@
 
 #include "cuda/boxes.h"
 #include "cuda/cuda_check.h"
+#include "cuda/launch.cuh"
 
 namespace dk::cuda {
 namespace {
@@ -98,8 +99,8 @@ __global__ void mask_kernel(const T* __restrict__ sboxes, const int64_t* __restr
   if (col_block < row_block) return;  // whole block: later boxes only
   const int row_size = min(n - row_block * kWord, kWord);
   const int col_size = min(n - col_block * kWord, kWord);
-  __shared__ T cbox[kWord * 4];
-  __shared__ int64_t ccls[kWord];
+  DK_SHARED(T, cbox, [kWord * 4]);
+  DK_SHARED(int64_t, ccls, [kWord]);
   const int t = threadIdx.x;
   if (t < col_size) {
     const int64_t j = (int64_t)col_block * kWord + t;
@@ -122,7 +123,7 @@ template <typename T>
 __global__ void sweep_kernel(const unsigned long long* __restrict__ mask, const T* __restrict__ skeys,
                              const int* __restrict__ order, int n, int col_blocks, T min_score,
                              int64_t* __restrict__ keep, int64_t* __restrict__ count) {
-  extern __shared__ unsigned long long removed[];
+  DK_DYNAMIC_SHARED(unsigned long long, removed);
   const int t = threadIdx.x;
   for (int w = t; w < col_blocks; w += blockDim.x) removed[w] = 0;
   __syncthreads();
@@ -199,7 +200,7 @@ void box_iou(const T* a, int64_t n, const T* b, int64_t m, T* out, cudaStream_t 
   const long long gx = (m + block.x - 1) / block.x;
   const long long gy = (n + block.y - 1) / block.y;
   const dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy < 65535 ? gy : 65535));
-  box_iou_kernel<T><<<grid, block, 0, stream>>>(a, n, b, m, out);
+  DK_LAUNCH(box_iou_kernel<T>, grid, block, 0, stream)(a, n, b, m, out);
   DK_CUDA_CHECK_LAUNCH();
 }
 
@@ -243,18 +244,18 @@ void nms(const T* boxes, const T* scores, const int64_t* classes, int64_t n, dou
   int64_t* sclasses = classes ? reinterpret_cast<int64_t*>(base + ws.sclasses) : nullptr;
   auto* mask = reinterpret_cast<unsigned long long*>(base + ws.mask);
 
-  sort_keys_kernel<T><<<grid_for(n, kBlock), kBlock, 0, stream>>>(scores, keys_in, idx_in, ni);
+  DK_LAUNCH(sort_keys_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream)(scores, keys_in, idx_in, ni);
   DK_CUDA_CHECK_LAUNCH();
   size_t cub_bytes = ws.cub_bytes;
   DK_CUDA_CHECK(cub::DeviceRadixSort::SortPairsDescending(base + ws.cub_temp, cub_bytes, keys_in, keys_out, idx_in,
                                                           idx_out, ni, 0, int(sizeof(T) * 8), stream));
-  gather_kernel<T><<<grid_for(n, kBlock), kBlock, 0, stream>>>(boxes, classes, idx_out, ni, sboxes, sclasses);
+  DK_LAUNCH(gather_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream)(boxes, classes, idx_out, ni, sboxes, sclasses);
   DK_CUDA_CHECK_LAUNCH();
-  mask_kernel<T><<<dim3(col_blocks, col_blocks), kWord, 0, stream>>>(sboxes, sclasses, ni, col_blocks,
-                                                                      static_cast<T>(iou_threshold), mask);
+  DK_LAUNCH(mask_kernel<T>, dim3(col_blocks, col_blocks), kWord, 0, stream)(sboxes, sclasses, ni, col_blocks,
+                                                                             static_cast<T>(iou_threshold), mask);
   DK_CUDA_CHECK_LAUNCH();
-  sweep_kernel<T><<<1, kSweepThreads, sweep_smem, stream>>>(mask, keys_out, idx_out, ni, col_blocks,
-                                                             static_cast<T>(score_threshold), keep, count);
+  DK_LAUNCH(sweep_kernel<T>, 1, kSweepThreads, sweep_smem, stream)(mask, keys_out, idx_out, ni, col_blocks,
+                                                                    static_cast<T>(score_threshold), keep, count);
   DK_CUDA_CHECK_LAUNCH();
 }
 

@@ -24,6 +24,7 @@
 
 #include "cuda/conv.h"
 #include "cuda/cuda_check.h"
+#include "cuda/launch.cuh"
 
 namespace dk::cuda {
 namespace {
@@ -151,8 +152,8 @@ struct BackwardWeightOp {
 // the split covering reduction indices [split * kchunk, min(Kred, (split + 1) * kchunk)).
 template <typename T, class Op>
 __global__ void __launch_bounds__(kThreads) igemm_kernel(Op op, int M, int Ncols, int Kred, int splits, int kchunk) {
-  __shared__ T As[kBK][kBM + 1];
-  __shared__ T Bs[kBK][kBN];
+  DK_SHARED(T, As, [kBK][kBM + 1]);
+  DK_SHARED(T, Bs, [kBK][kBN]);
   const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
   const int g = blockIdx.z / splits, split = blockIdx.z % splits;
   const int m0 = blockIdx.y * kBM, n0 = blockIdx.x * kBN;
@@ -216,7 +217,7 @@ void launch_igemm(const Op& op, int M, int Ncols, int Kred, int groups, int spli
   const int kchunk_aligned = (kchunk + kBK - 1) / kBK * kBK;
   dim3 grid((Ncols + kBN - 1) / kBN, (M + kBM - 1) / kBM, groups * splits);
   DK_CHECK(grid.y <= 65535u && grid.z <= 65535u, "conv2d (CUDA): too many channels or groups for one launch");
-  igemm_kernel<T, Op><<<grid, kThreads, 0, stream>>>(op, M, Ncols, Kred, splits, kchunk_aligned);
+  DK_LAUNCH((igemm_kernel<T, Op>), grid, kThreads, 0, stream)(op, M, Ncols, Kred, splits, kchunk_aligned);
   DK_CUDA_CHECK_LAUNCH();
 }
 
@@ -244,7 +245,7 @@ __global__ void sum_splits_kernel(const T* __restrict__ part, T* __restrict__ ou
 // double, tree-reduced in shared memory.
 template <typename T>
 __global__ void bias_grad_kernel(const T* __restrict__ gy, T* __restrict__ gb, int N, int K, int PQ) {
-  __shared__ double red[kThreads];
+  DK_SHARED(double, red, [kThreads]);
   const int k = blockIdx.x;
   double acc = 0;
   const int64_t total = (int64_t)N * PQ;
@@ -270,7 +271,7 @@ __global__ void fill_kernel(T* __restrict__ p, int64_t n, T v) {
 template <typename T>
 void fill(T* p, int64_t n, T v, cudaStream_t stream) {
   if (n == 0) return;
-  fill_kernel<T><<<grid_for(n, kThreads), kThreads, 0, stream>>>(p, n, v);
+  DK_LAUNCH(fill_kernel<T>, grid_for(n, kThreads), kThreads, 0, stream)(p, n, v);
   DK_CUDA_CHECK_LAUNCH();
 }
 
@@ -301,7 +302,7 @@ void conv2d_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* gw,
                             cudaStream_t stream) {
   const Geom32 d = to32(g);
   if (gb && g.K > 0) {
-    bias_grad_kernel<T><<<static_cast<unsigned>(g.K), kThreads, 0, stream>>>(gy, gb, d.N, d.K, d.PQ);
+    DK_LAUNCH(bias_grad_kernel<T>, static_cast<unsigned>(g.K), kThreads, 0, stream)(gy, gb, d.N, d.K, d.PQ);
     DK_CUDA_CHECK_LAUNCH();
   }
   const int64_t wsize = g.K * g.CRSg();
@@ -315,7 +316,7 @@ void conv2d_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* gw,
   BackwardWeightOp<T> op{d, gy, x, splits > 1 ? ws : gw, wsize};
   launch_igemm<T>(op, d.Kg, d.CRSg, d.N * d.PQ, d.groups, splits, stream);
   if (splits > 1) {
-    sum_splits_kernel<T><<<grid_for(wsize, kThreads), kThreads, 0, stream>>>(ws, gw, wsize, splits);
+    DK_LAUNCH(sum_splits_kernel<T>, grid_for(wsize, kThreads), kThreads, 0, stream)(ws, gw, wsize, splits);
     DK_CUDA_CHECK_LAUNCH();
   }
 }

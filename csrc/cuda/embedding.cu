@@ -12,6 +12,7 @@
 // atomicAdd is native from sm_60, below the oldest architecture we build (sm_80).
 #include "cuda/cuda_check.h"
 #include "cuda/embedding.h"
+#include "cuda/launch.cuh"
 
 namespace dk::cuda {
 namespace {
@@ -46,7 +47,7 @@ void embedding_forward(const T* weight, const int64_t* ids, T* out, int64_t n, i
                        cudaStream_t stream) {
   const int64_t total = n * D;
   if (total == 0) return;
-  forward_kernel<T><<<grid_for(total, kBlock), kBlock, 0, stream>>>(weight, ids, out, total, V, D);
+  DK_LAUNCH(forward_kernel<T>, grid_for(total, kBlock), kBlock, 0, stream)(weight, ids, out, total, V, D);
   DK_CUDA_CHECK_LAUNCH();
 }
 
@@ -57,8 +58,8 @@ void embedding_backward(const T* grad_out, const int64_t* ids, T* grad_weight, i
   DK_CUDA_CHECK(cudaMemsetAsync(grad_weight, 0, sizeof(T) * V * D, stream));
   const int64_t total = n * D;
   if (total == 0) return;
-  backward_kernel<T><<<grid_for(total, kBlock), kBlock, 0, stream>>>(grad_out, ids, grad_weight, total, V, D,
-                                                                     padding_idx);
+  DK_LAUNCH(backward_kernel<T>, grid_for(total, kBlock), kBlock, 0, stream)(grad_out, ids, grad_weight, total, V, D,
+                                                                            padding_idx);
   DK_CUDA_CHECK_LAUNCH();
 }
 

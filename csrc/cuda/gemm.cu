@@ -23,6 +23,7 @@
 
 #include "cuda/cuda_check.h"
 #include "cuda/gemm.h"
+#include "cuda/launch.cuh"
 
 namespace dk::cuda {
 namespace {
@@ -71,8 +72,8 @@ gemm_kernel(GemmArgs g, T alpha, const T* __restrict__ A, const T* __restrict__ 
   static_assert(VA * V * THREADS == BM * BK && VB * V * THREADS == BN * BK, "tile not divisible among threads");
   static_assert(BK % V == 0 && BM % V == 0 && BN % V == 0, "vector width must divide the tile");
 
-  __shared__ __align__(16) T As[2][BK][BM + kPad];
-  __shared__ __align__(16) T Bs[2][BK][BN + kPad];
+  DK_SHARED(T, As, [2][BK][BM + kPad]);
+  DK_SHARED(T, Bs, [2][BK][BN + kPad]);
 
   const int tid = threadIdx.x;
   const int tx = tid % (BN / TN), ty = tid / (BN / TN);
@@ -222,7 +223,7 @@ void launch(const GemmArgs& g0, int64_t batch, T alpha, const T* A, const T* B, 
     const unsigned gy = static_cast<unsigned>((g.M + BM - 1) / BM);
     for (int64_t z0 = 0; z0 < batch; z0 += kMaxGridYZ) {
       const unsigned gz = static_cast<unsigned>(batch - z0 < kMaxGridYZ ? batch - z0 : kMaxGridYZ);
-      gemm_kernel<T, TA, TB><<<dim3(gx, gy, gz), THREADS, 0, stream>>>(g, alpha, a, B, beta, bias, c, z0);
+      DK_LAUNCH((gemm_kernel<T, TA, TB>), dim3(gx, gy, gz), THREADS, 0, stream)(g, alpha, a, B, beta, bias, c, z0);
       DK_CUDA_CHECK_LAUNCH();
     }
   }
@@ -239,7 +240,7 @@ bool aligned16(const T* p, int64_t ld, int64_t stride) {
 // corrected lane sums are combined through shared memory.
 template <typename T>
 __global__ void column_sum_kernel(int64_t M, int64_t N, const T* __restrict__ X, int64_t ldx, T* __restrict__ out) {
-  __shared__ T part[8][33];
+  DK_SHARED(T, part, [8][33]);
   const int tx = threadIdx.x, ty = threadIdx.y;
   const int64_t j = static_cast<int64_t>(blockIdx.x) * 32 + tx;
   T s = T(0), comp = T(0);
@@ -286,7 +287,7 @@ template <typename T>
 void column_sum(int64_t M, int64_t N, const T* X, int64_t ldx, T* out, cudaStream_t stream) {
   if (N == 0) return;
   const unsigned blocks = static_cast<unsigned>((N + 31) / 32);
-  column_sum_kernel<T><<<blocks, dim3(32, 8), 0, stream>>>(M, N, X, ldx, out);
+  DK_LAUNCH(column_sum_kernel<T>, blocks, dim3(32, 8), 0, stream)(M, N, X, ldx, out);
   DK_CUDA_CHECK_LAUNCH();
 }
 

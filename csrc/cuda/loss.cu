@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "cuda/cuda_check.h"
+#include "cuda/launch.cuh"
 #include "cuda/loss.h"
 #include "cuda/row_reduce.cuh"
 
@@ -150,7 +151,7 @@ void cross_entropy_backward(const T* logits, const int64_t* target, const T* wei
                             int64_t inner, int64_t ignore_index, cudaStream_t stream) {
   const int64_t total = outer * C * inner;
   if (total == 0) return;
-  cross_entropy_backward_kernel<T><<<grid_for(total, kBlock), kBlock, 0, stream>>>(
+  DK_LAUNCH(cross_entropy_backward_kernel<T>, grid_for(total, kBlock), kBlock, 0, stream)(
       logits, target, weight, row_max, row_logsum, g, g_per_row, grad, total, C, inner, ignore_index);
   DK_CUDA_CHECK_LAUNCH();
 }
@@ -159,7 +160,8 @@ template <typename T>
 void pointwise_loss_forward(PointwiseLoss kind, const T* a, const T* b, const T* weight, const T* pos_weight,
                             T* out, int64_t n, cudaStream_t stream) {
   if (n == 0) return;
-  pointwise_forward_kernel<T><<<grid_for(n, kBlock), kBlock, 0, stream>>>(kind, a, b, weight, pos_weight, out, n);
+  DK_LAUNCH(pointwise_forward_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream)(kind, a, b, weight, pos_weight,
+                                                                                 out, n);
   DK_CUDA_CHECK_LAUNCH();
 }
 
@@ -167,8 +169,8 @@ template <typename T>
 void pointwise_loss_backward(PointwiseLoss kind, const T* a, const T* b, const T* weight, const T* pos_weight,
                              const T* g, bool g_per_elem, T* grad, int64_t n, cudaStream_t stream) {
   if (n == 0) return;
-  pointwise_backward_kernel<T><<<grid_for(n, kBlock), kBlock, 0, stream>>>(kind, a, b, weight, pos_weight, g,
-                                                                           g_per_elem, grad, n);
+  DK_LAUNCH(pointwise_backward_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream)(kind, a, b, weight, pos_weight, g,
+                                                                                  g_per_elem, grad, n);
   DK_CUDA_CHECK_LAUNCH();
 }
 

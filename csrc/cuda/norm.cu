@@ -12,6 +12,7 @@
 // grids of a few dozen channels leave most of an H200 idle, accepted for simplicity here.
 #include "core/checks.h"
 #include "cuda/cuda_check.h"
+#include "cuda/launch.cuh"
 #include "cuda/norm.h"
 
 namespace dk::cuda {
@@ -38,7 +39,7 @@ __global__ void forward_kernel(const T* __restrict__ x, T* __restrict__ y, const
                                const T* __restrict__ bias, T* __restrict__ running_mean,
                                T* __restrict__ running_var, T* __restrict__ save_mean, T* __restrict__ save_invstd,
                                int64_t N, int64_t C, int64_t S, bool training, double momentum, double eps) {
-  __shared__ double scratch[32];
+  DK_SHARED(double, scratch, [32]);
   const int64_t c = blockIdx.x, M = N * S, stride = C * S, base = c * S;
   double mean = 0.0, var = 0.0;  // an empty batch normalizes nothing and updates nothing
   if (training && M > 0) {
@@ -76,7 +77,7 @@ __global__ void backward_kernel(const T* __restrict__ gy, const T* __restrict__ 
                                 const T* __restrict__ save_mean, const T* __restrict__ save_invstd,
                                 T* __restrict__ gx, T* __restrict__ grad_weight, T* __restrict__ grad_bias,
                                 int64_t N, int64_t C, int64_t S, bool training) {
-  __shared__ double scratch[32];
+  DK_SHARED(double, scratch, [32]);
   const int64_t c = blockIdx.x, M = N * S, stride = C * S, base = c * S;
   const double mean = double(save_mean[c]), invstd = double(save_invstd[c]);
   double sg = 0.0, sgx = 0.0;
@@ -110,7 +111,7 @@ void batch_norm_forward(const T* x, T* y, const T* weight, const T* bias, T* run
                         double momentum, double eps, cudaStream_t stream) {
   if (C == 0) return;
   DK_CHECK(C <= 2147483647, "batch_norm_forward: too many channels for one grid (", C, ")");
-  forward_kernel<T><<<static_cast<unsigned>(C), kBlock, 0, stream>>>(
+  DK_LAUNCH(forward_kernel<T>, static_cast<unsigned>(C), kBlock, 0, stream)(
       x, y, weight, bias, running_mean, running_var, save_mean, save_invstd, N, C, S, training, momentum, eps);
   DK_CUDA_CHECK_LAUNCH();
 }
@@ -121,8 +122,8 @@ void batch_norm_backward(const T* gy, const T* x, const T* weight, const T* save
                          cudaStream_t stream) {
   if (C == 0) return;
   DK_CHECK(C <= 2147483647, "batch_norm_backward: too many channels for one grid (", C, ")");
-  backward_kernel<T><<<static_cast<unsigned>(C), kBlock, 0, stream>>>(gy, x, weight, save_mean, save_invstd, gx,
-                                                                      grad_weight, grad_bias, N, C, S, training);
+  DK_LAUNCH(backward_kernel<T>, static_cast<unsigned>(C), kBlock, 0, stream)(gy, x, weight, save_mean, save_invstd, gx,
+                                                                             grad_weight, grad_bias, N, C, S, training);
   DK_CUDA_CHECK_LAUNCH();
 }
 

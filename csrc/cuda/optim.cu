@@ -4,6 +4,7 @@
 // in the kernel's parameter space. Null optional-state pointers are uniform across the grid,
 // so their branches never diverge. Memory-bound: ~(3 + #state) * 2 * sizeof(T) bytes/element.
 #include "cuda/cuda_check.h"
+#include "cuda/launch.cuh"
 #include "cuda/optim.h"
 
 namespace dk::cuda {
@@ -38,7 +39,7 @@ template <typename T>
 void sgd_step(T* param, const T* grad, T* momentum_buffer, int64_t n, const optim::SgdHyper<T>& h,
               cudaStream_t stream) {
   if (n == 0) return;
-  sgd_kernel<T><<<grid_for(n, kBlock), kBlock, 0, stream>>>(param, grad, momentum_buffer, n, h);
+  DK_LAUNCH(sgd_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream)(param, grad, momentum_buffer, n, h);
   DK_CUDA_CHECK_LAUNCH();
 }
 
@@ -46,7 +47,8 @@ template <typename T>
 void adam_step(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq, int64_t n,
                const optim::AdamHyper<T>& h, cudaStream_t stream) {
   if (n == 0) return;
-  adam_kernel<T><<<grid_for(n, kBlock), kBlock, 0, stream>>>(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, n, h);
+  DK_LAUNCH(adam_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream)(param, grad, exp_avg, exp_avg_sq,
+                                                                     max_exp_avg_sq, n, h);
   DK_CUDA_CHECK_LAUNCH();
 }
 
@@ -54,8 +56,8 @@ template <typename T>
 void rmsprop_step(T* param, const T* grad, T* square_avg, T* grad_avg, T* momentum_buffer, int64_t n,
                   const optim::RmspropHyper<T>& h, cudaStream_t stream) {
   if (n == 0) return;
-  rmsprop_kernel<T><<<grid_for(n, kBlock), kBlock, 0, stream>>>(param, grad, square_avg, grad_avg, momentum_buffer,
-                                                                 n, h);
+  DK_LAUNCH(rmsprop_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream)(param, grad, square_avg, grad_avg,
+                                                                        momentum_buffer, n, h);
   DK_CUDA_CHECK_LAUNCH();
 }
 

@@ -13,6 +13,7 @@
 //             atomics and a deterministic result.
 //   adaptive: a gather as well, over the (few) output windows that contain the input element.
 #include "cuda/cuda_check.h"
+#include "cuda/launch.cuh"
 #include "cuda/pool.h"
 
 namespace dk::cuda {
@@ -161,7 +162,7 @@ template <typename T>
 void max_pool2d_forward(const Pool2dGeom& g, const T* x, T* y, int64_t* idx, cudaStream_t stream) {
   const int64_t n = g.planes * g.P * g.Q;
   if (n == 0) return;
-  max_forward_kernel<T><<<grid_for(n, kBlock), kBlock, 0, stream>>>(args_of(g), x, y, idx);
+  DK_LAUNCH(max_forward_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream)(args_of(g), x, y, idx);
   DK_CUDA_CHECK_LAUNCH();
 }
 
@@ -169,11 +170,11 @@ template <typename T>
 void max_pool2d_backward(const Pool2dGeom& g, const T* gy, const int64_t* idx, T* gx, cudaStream_t stream) {
   const int64_t n_in = g.planes * g.H * g.W, n_out = g.planes * g.P * g.Q;
   if (n_in == 0) return;
-  zero_kernel<T><<<grid_for(n_in, kBlock), kBlock, 0, stream>>>(gx, n_in);
+  DK_LAUNCH(zero_kernel<T>, grid_for(n_in, kBlock), kBlock, 0, stream)(gx, n_in);
   DK_CUDA_CHECK_LAUNCH();
   if (n_out == 0) return;
-  max_backward_kernel<T><<<grid_for(n_out, kBlock), kBlock, 0, stream>>>(g.planes, g.H * g.W, g.P * g.Q, gy, idx,
-                                                                         gx);
+  DK_LAUNCH(max_backward_kernel<T>, grid_for(n_out, kBlock), kBlock, 0, stream)(g.planes, g.H * g.W, g.P * g.Q, gy, idx,
+                                                                                gx);
   DK_CUDA_CHECK_LAUNCH();
 }
 
@@ -181,7 +182,7 @@ template <typename T>
 void avg_pool2d_forward(const Pool2dGeom& g, bool count_include_pad, const T* x, T* y, cudaStream_t stream) {
   const int64_t n = g.planes * g.P * g.Q;
   if (n == 0) return;
-  avg_forward_kernel<T><<<grid_for(n, kBlock), kBlock, 0, stream>>>(args_of(g), count_include_pad, x, y);
+  DK_LAUNCH(avg_forward_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream)(args_of(g), count_include_pad, x, y);
   DK_CUDA_CHECK_LAUNCH();
 }
 
@@ -189,7 +190,7 @@ template <typename T>
 void avg_pool2d_backward(const Pool2dGeom& g, bool count_include_pad, const T* gy, T* gx, cudaStream_t stream) {
   const int64_t n = g.planes * g.H * g.W;
   if (n == 0) return;
-  avg_backward_kernel<T><<<grid_for(n, kBlock), kBlock, 0, stream>>>(args_of(g), count_include_pad, gy, gx);
+  DK_LAUNCH(avg_backward_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream)(args_of(g), count_include_pad, gy, gx);
   DK_CUDA_CHECK_LAUNCH();
 }
 
@@ -198,7 +199,7 @@ void adaptive_avg_pool2d_forward(int64_t planes, int64_t H, int64_t W, int64_t P
                                  cudaStream_t stream) {
   const int64_t n = planes * P * Q;
   if (n == 0) return;
-  adaptive_forward_kernel<T><<<grid_for(n, kBlock), kBlock, 0, stream>>>(planes, H, W, P, Q, x, y);
+  DK_LAUNCH(adaptive_forward_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream)(planes, H, W, P, Q, x, y);
   DK_CUDA_CHECK_LAUNCH();
 }
 
@@ -207,7 +208,7 @@ void adaptive_avg_pool2d_backward(int64_t planes, int64_t H, int64_t W, int64_t 
                                   cudaStream_t stream) {
   const int64_t n = planes * H * W;
   if (n == 0) return;
-  adaptive_backward_kernel<T><<<grid_for(n, kBlock), kBlock, 0, stream>>>(planes, H, W, P, Q, gy, gx);
+  DK_LAUNCH(adaptive_backward_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream)(planes, H, W, P, Q, gy, gx);
   DK_CUDA_CHECK_LAUNCH();
 }
 

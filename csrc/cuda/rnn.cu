@@ -13,6 +13,7 @@
 // four gate columns, so the fused kernels need no shared memory and no barriers.
 #include "cuda/cuda_check.h"
 #include "cuda/gemm.h"
+#include "cuda/launch.cuh"
 #include "cuda/rnn.h"
 
 namespace dk::cuda {
@@ -213,12 +214,12 @@ void rnn_forward(Cell cell, const RnnSeq<T>& s, T* hs, T* cs, T* saved, T* work,
       gemm<T>(false, true, B, GH, H, T(1), hp, H, s.w_hh, H, T(1), pt, ldp, stream);
     if (lstm) {
       const T* cp = k == 0 ? s.c0 : cs + tp * B * H;
-      lstm_fwd_kernel<T><<<grid, kBlock, 0, stream>>>(B, H, t, s.lengths, pt, s.b_ih, s.b_hh, hp, cp, h,
-                                                     cs + t * B * H);
+      DK_LAUNCH(lstm_fwd_kernel<T>, grid, kBlock, 0, stream)(B, H, t, s.lengths, pt, s.b_ih, s.b_hh, hp, cp, h,
+                                                            cs + t * B * H);
     } else if (gru) {
-      gru_fwd_kernel<T><<<grid, kBlock, 0, stream>>>(B, H, t, s.lengths, pt, work, s.b_ih, s.b_hh, hp, h);
+      DK_LAUNCH(gru_fwd_kernel<T>, grid, kBlock, 0, stream)(B, H, t, s.lengths, pt, work, s.b_ih, s.b_hh, hp, h);
     } else {
-      elman_fwd_kernel<T><<<grid, kBlock, 0, stream>>>(B, H, t, s.lengths, relu, s.b_ih, s.b_hh, hp, h);
+      DK_LAUNCH(elman_fwd_kernel<T>, grid, kBlock, 0, stream)(B, H, t, s.lengths, relu, s.b_ih, s.b_hh, hp, h);
     }
     DK_CUDA_CHECK_LAUNCH();
   }
@@ -251,14 +252,14 @@ void rnn_backward(Cell cell, const RnnSeq<T>& s, const T* hs, const T* cs, const
     const T* go = grad_hs ? grad_hs + t * B * H : nullptr;
     if (lstm) {
       const T* cp = first ? s.c0 : cs + tp * B * H;
-      lstm_bwd_kernel<T><<<grid, kBlock, 0, stream>>>(B, H, t, s.lengths, saved + t * B * 4 * H, cs + t * B * H,
-                                                     cp, go, dh0, dc0, dgx + t * B * GH);
+      DK_LAUNCH(lstm_bwd_kernel<T>, grid, kBlock, 0, stream)(B, H, t, s.lengths, saved + t * B * 4 * H, cs + t * B * H,
+                                                            cp, go, dh0, dc0, dgx + t * B * GH);
     } else if (gru) {
-      gru_bwd_kernel<T><<<grid, kBlock, 0, stream>>>(B, H, t, s.lengths, saved + t * B * 4 * H, hp, go, dh0,
-                                                    dgx + t * B * GH, dgh + t * B * GH);
+      DK_LAUNCH(gru_bwd_kernel<T>, grid, kBlock, 0, stream)(B, H, t, s.lengths, saved + t * B * 4 * H, hp, go, dh0,
+                                                           dgx + t * B * GH, dgh + t * B * GH);
     } else {
-      elman_bwd_kernel<T><<<grid, kBlock, 0, stream>>>(B, H, t, s.lengths, relu, hs + t * B * H, go, dh0,
-                                                      dgx + t * B * GH);
+      DK_LAUNCH(elman_bwd_kernel<T>, grid, kBlock, 0, stream)(B, H, t, s.lengths, relu, hs + t * B * H, go, dh0,
+                                                             dgx + t * B * GH);
     }
     DK_CUDA_CHECK_LAUNCH();
     gemm<T>(false, false, B, H, GH, T(1), dgh + t * B * GH, GH, s.w_hh, H, T(1), dh0, H, stream);

@@ -24,6 +24,7 @@
 #include <cstdint>
 
 #include "cuda/cuda_check.h"
+#include "cuda/launch.cuh"
 
 namespace dk::cuda {
 
@@ -97,7 +98,7 @@ __global__ void rows_warp_kernel(Op op, int64_t rows, int64_t dim) {
 template <typename Op>
 __global__ void rows_block_kernel(Op op, int64_t rows, int64_t dim) {
   using Acc = typename Op::Acc;
-  __shared__ Acc partial[32];
+  DK_SHARED(Acc, partial, [32]);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = (blockDim.x + 31) >> 5;
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {  // uniform across the block
     const int64_t base = r * dim;
@@ -142,11 +143,11 @@ template <typename Op>
 void launch_rows(const Op& op, int64_t outer, int64_t dim, int64_t inner, cudaStream_t stream) {
   if (outer * dim * inner == 0) return;
   if (inner > 1) {
-    cols_kernel<Op><<<grid_for(outer * inner, kRowBlock), kRowBlock, 0, stream>>>(op, outer, dim, inner);
+    DK_LAUNCH(cols_kernel<Op>, grid_for(outer * inner, kRowBlock), kRowBlock, 0, stream)(op, outer, dim, inner);
   } else if (dim <= kWarpMaxDim) {
-    rows_warp_kernel<Op><<<grid_for(outer * 32, kRowBlock), kRowBlock, 0, stream>>>(op, outer, dim);
+    DK_LAUNCH(rows_warp_kernel<Op>, grid_for(outer * 32, kRowBlock), kRowBlock, 0, stream)(op, outer, dim);
   } else {
-    rows_block_kernel<Op><<<grid_for(outer * kRowBlock, kRowBlock), kRowBlock, 0, stream>>>(op, outer, dim);
+    DK_LAUNCH(rows_block_kernel<Op>, grid_for(outer * kRowBlock, kRowBlock), kRowBlock, 0, stream)(op, outer, dim);
   }
   DK_CUDA_CHECK_LAUNCH();
 }
