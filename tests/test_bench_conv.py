@@ -38,3 +38,18 @@ def test_pool_cases_compare_the_same_computation():
         other = "torch" if "torch" in fns else "reference"
         for g, e in zip(_flat(fns["deepkern"]()), _flat(fns[other]())):
             np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-5, err_msg=f"{case.id} {other}")
+
+
+def test_conv_transpose_cases_compare_the_same_computation():
+    """The small conv_transpose cases agree across implementations (wiring, not accuracy)."""
+    ctx = bench.Context("cpu")
+    small = [c for c in bench.load_cases(["conv_transpose"]) if c.flops < 1e8]
+    assert len(small) == 2
+    for case in small:
+        outs = {impl: _flat(fn()) for impl, fn in case.setup(ctx).items()}
+        expected = outs.pop("reference")
+        for impl, got in outs.items():
+            assert len(got) == len(expected), f"{case.id} {impl}"
+            for g, e in zip(got, expected):
+                atol = 1e-4 * max(1.0, float(np.abs(e).max()))
+                np.testing.assert_allclose(g, e, rtol=1e-4, atol=atol, err_msg=f"{case.id} {impl}")

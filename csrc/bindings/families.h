@@ -5,7 +5,8 @@
 #include "bindings/common.h"
 
 #define DK_OP_FAMILIES(X) \
-  X(softmax)
+  X(softmax) \
+  X(conv_transpose)
 
 namespace dk::bind {
 #define DK_DECLARE_FAMILY(family) void bind_##family(py::module_& m);

@@ -26,6 +26,13 @@ inline OutRange valid_out_range(int64_t off, int64_t stride, int64_t in, int64_t
 // Which pass a convolution workspace is for.
 enum class ConvPass { forward, backward_data, backward_weight };
 
+// The conv2d pass that computes a transposed-convolution pass (each is the other's adjoint).
+inline ConvPass conv_transpose_pass(ConvPass pass) {
+  return pass == ConvPass::forward ? ConvPass::backward_data
+         : pass == ConvPass::backward_data ? ConvPass::forward
+                                           : ConvPass::backward_weight;
+}
+
 struct Conv2dGeom {
   int64_t N = 0, C = 0, H = 0, W = 0;  // input (N, C, H, W)
   int64_t K = 0, R = 0, S = 0;         // weight (K, C / groups, R, S)

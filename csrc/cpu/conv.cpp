@@ -19,6 +19,8 @@
 //           copy of gw in its workspace slot, the copies are summed at the end (deterministic
 //           for a given thread count).
 //   bias:   gb[k] = sum over n, p, q of gy, accumulated in double.
+// Transposed convolution (conv_transpose2d_*) is the adjoint: the same three passes with the
+// tensors' roles swapped (forward = backward data + a per-channel bias, see conv.h).
 #include "cpu/conv.h"
 
 #include <omp.h>
@@ -138,6 +140,27 @@ void col2im_block(const Conv2dGeom& g, const T* col, int64_t j0, int64_t nc, T* 
   }
 }
 
+// sums[k] = sum over n and j of a[n, k, j] for a (N, K, L), accumulated in double (bias gradients).
+template <typename T>
+void channel_sums(const T* a, int64_t N, int64_t K, int64_t L, T* sums) {
+  parallel_for(0, K, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, N * L)), [&](int64_t lo, int64_t hi) {
+    for (int64_t k = lo; k < hi; ++k) {
+      double acc = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        const T* r = a + (n * K + k) * L;
+        for (int64_t j = 0; j < L; ++j) acc += r[j];
+      }
+      sums[k] = T(acc);
+    }
+  });
+}
+
+// The scratch a kernel writes is one slot per thread it uses: fewer than one slot would overflow.
+void check_workspace(const Conv2dGeom& g, ConvPass pass, int64_t ws_size, const char* op) {
+  const int64_t slot = conv2d_workspace_slot(g, pass);
+  DK_CHECK(ws_size >= slot, op, ": workspace must have at least ", slot, " elements, got ", ws_size);
+}
+
 }  // namespace
 
 int64_t conv2d_workspace_slot(const Conv2dGeom& g, ConvPass pass) {
@@ -213,18 +236,7 @@ template <typename T>
 void conv2d_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* gw, T* gb, T* ws, int64_t ws_size) {
   const int64_t PQ = g.PQ(), rows = g.CRSg(), Kg = g.Kg(), HW = g.HW();
   const int64_t wsize = g.K * rows;
-  if (gb) {
-    parallel_for(0, g.K, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, g.N * PQ)), [&](int64_t lo, int64_t hi) {
-      for (int64_t k = lo; k < hi; ++k) {
-        double acc = 0;
-        for (int64_t n = 0; n < g.N; ++n) {
-          const T* r = gy + (n * g.K + k) * PQ;
-          for (int64_t j = 0; j < PQ; ++j) acc += r[j];
-        }
-        gb[k] = T(acc);
-      }
-    });
-  }
+  if (gb) channel_sums(gy, g.N, g.K, PQ, gb);
   std::fill(gw, gw + wsize, T(0));
   if (wsize == 0 || g.N * PQ == 0) return;
   const int64_t chunk = chunk_cols(g), nchunks = (PQ + chunk - 1) / chunk;
@@ -260,10 +272,47 @@ void conv2d_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* gw,
   }
 }
 
+int64_t conv_transpose2d_workspace_size(const Conv2dGeom& g, ConvPass pass) {
+  return conv2d_workspace_size(g, conv_transpose_pass(pass));
+}
+
+template <typename T>
+void conv_transpose2d_forward(const Conv2dGeom& g, const T* x, const T* w, const T* b, T* y, T* ws,
+                              int64_t ws_size) {
+  check_workspace(g, ConvPass::backward_data, ws_size, "conv_transpose2d_forward");
+  conv2d_backward_data(g, x, w, y, ws, ws_size);
+  if (!b) return;
+  const int64_t HW = g.HW();
+  parallel_for(0, g.N * g.C, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, HW)), [&](int64_t lo, int64_t hi) {
+    for (int64_t plane = lo; plane < hi; ++plane) {
+      const T bc = b[plane % g.C];
+      T* yp = y + plane * HW;
+      for (int64_t i = 0; i < HW; ++i) yp[i] += bc;
+    }
+  });
+}
+
+template <typename T>
+void conv_transpose2d_backward_data(const Conv2dGeom& g, const T* gy, const T* w, T* gx, T* ws, int64_t ws_size) {
+  check_workspace(g, ConvPass::forward, ws_size, "conv_transpose2d_backward_data");
+  conv2d_forward<T>(g, gy, w, nullptr, gx, ws, ws_size);
+}
+
+template <typename T>
+void conv_transpose2d_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* gw, T* gb, T* ws,
+                                      int64_t ws_size) {
+  check_workspace(g, ConvPass::backward_weight, ws_size, "conv_transpose2d_backward_weight");
+  conv2d_backward_weight<T>(g, x, gy, gw, nullptr, ws, ws_size);
+  if (gb) channel_sums(gy, g.N, g.C, g.HW(), gb);
+}
+
 #define DK_CONV_INSTANTIATE(T)                                                                              \
   template void conv2d_forward<T>(const Conv2dGeom&, const T*, const T*, const T*, T*, T*, int64_t);       \
   template void conv2d_backward_data<T>(const Conv2dGeom&, const T*, const T*, T*, T*, int64_t);           \
-  template void conv2d_backward_weight<T>(const Conv2dGeom&, const T*, const T*, T*, T*, T*, int64_t);
+  template void conv2d_backward_weight<T>(const Conv2dGeom&, const T*, const T*, T*, T*, T*, int64_t);      \
+  template void conv_transpose2d_forward<T>(const Conv2dGeom&, const T*, const T*, const T*, T*, T*, int64_t); \
+  template void conv_transpose2d_backward_data<T>(const Conv2dGeom&, const T*, const T*, T*, T*, int64_t); \
+  template void conv_transpose2d_backward_weight<T>(const Conv2dGeom&, const T*, const T*, T*, T*, T*, int64_t);
 DK_CONV_INSTANTIATE(float)
 DK_CONV_INSTANTIATE(double)
 #undef DK_CONV_INSTANTIATE

@@ -23,4 +23,25 @@ void conv2d_backward_data(const Conv2dGeom& g, const T* gy, const T* w, T* gx, T
 template <typename T>
 void conv2d_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* gw, T* gb, T* ws, int64_t ws_size);
 
+// Transposed convolution (PyTorch's conv_transpose2d) is conv2d's adjoint over the same geometry g,
+// so it runs on the conv2d kernels above with the roles of the tensors swapped. g describes the
+// conv2d that the transposed convolution undoes: its input x (N, K, P, Q) is shaped like a conv2d
+// output, its output y (N, C, H, W) like a conv2d input, and its weight (K, C/groups, R, S) is
+// conv2d's (= PyTorch's transposed layout (C_in, C_out/groups, kH, kW)). output_padding lives in
+// g as an H (W) larger than P (Q) needs; the kernels only ever visit the P x Q positions.
+//   forward          y  = conv2d_backward_data(x) + b (C,) per channel (b may be null)
+//   backward_data    gx = conv2d_forward(gy), no bias
+//   backward_weight  gw = conv2d_backward_weight(grad_out = x, input = gy); gb (C,) sums gy (or null)
+// Each pass needs the workspace of the conv2d pass it runs (conv_transpose2d_workspace_size).
+int64_t conv_transpose2d_workspace_size(const Conv2dGeom& g, ConvPass pass);
+
+template <typename T>
+void conv_transpose2d_forward(const Conv2dGeom& g, const T* x, const T* w, const T* b, T* y, T* ws,
+                              int64_t ws_size);
+template <typename T>
+void conv_transpose2d_backward_data(const Conv2dGeom& g, const T* gy, const T* w, T* gx, T* ws, int64_t ws_size);
+template <typename T>
+void conv_transpose2d_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* gw, T* gb, T* ws,
+                                      int64_t ws_size);
+
 }  // namespace dk::cpu

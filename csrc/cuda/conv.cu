@@ -19,6 +19,8 @@
 // "Op" structs hold the pass-specific addressing. Index math is 32-bit (the launcher checks
 // every tensor has fewer than 2^31 - 128 elements). float32 and float64 (the float64 path is
 // for gradient checks; same tiles).
+// Transposed convolution (conv_transpose2d_*) is the adjoint: the same three passes with the
+// tensors' roles swapped, plus a per-channel bias kernel (see conv.h).
 #include <algorithm>
 #include <climits>
 
@@ -262,6 +264,13 @@ __global__ void bias_grad_kernel(const T* __restrict__ gy, T* __restrict__ gb, i
   if (threadIdx.x == 0) gb[k] = T(red[0]);
 }
 
+// y[n, c, :] += b[c] for y (N, C, HW), grid-stride over all elements.
+template <typename T>
+__global__ void add_channel_bias_kernel(T* __restrict__ y, const T* __restrict__ b, int64_t n, int64_t C, int64_t HW) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+    y[i] += b[(i / HW) % C];
+}
+
 template <typename T>
 __global__ void fill_kernel(T* __restrict__ p, int64_t n, T v) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
@@ -321,11 +330,47 @@ void conv2d_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* gw,
   }
 }
 
+int64_t conv_transpose2d_workspace_size(const Conv2dGeom& g, ConvPass pass) {
+  return conv2d_workspace_size(g, conv_transpose_pass(pass));
+}
+
+template <typename T>
+void conv_transpose2d_forward(const Conv2dGeom& g, const T* x, const T* w, const T* b, T* y, T*, int64_t,
+                              cudaStream_t stream) {
+  conv2d_backward_data<T>(g, x, w, y, stream);
+  const int64_t n = g.N * g.C * g.HW();
+  if (!b || n == 0) return;
+  DK_LAUNCH(add_channel_bias_kernel<T>, grid_for(n, kThreads), kThreads, 0, stream)(y, b, n, g.C, g.HW());
+  DK_CUDA_CHECK_LAUNCH();
+}
+
+template <typename T>
+void conv_transpose2d_backward_data(const Conv2dGeom& g, const T* gy, const T* w, T* gx, T*, int64_t,
+                                    cudaStream_t stream) {
+  conv2d_forward<T>(g, gy, w, nullptr, gx, stream);
+}
+
+template <typename T>
+void conv_transpose2d_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* gw, T* gb, T* ws,
+                                      int64_t ws_size, cudaStream_t stream) {
+  conv2d_backward_weight<T>(g, x, gy, gw, nullptr, ws, ws_size, stream);
+  if (!gb || g.C == 0) return;  // (conv2d_backward_weight checked that gy's sizes fit in int)
+  DK_LAUNCH(bias_grad_kernel<T>, static_cast<unsigned>(g.C), kThreads, 0, stream)(gy, gb, int(g.N), int(g.C),
+                                                                                 int(g.HW()));
+  DK_CUDA_CHECK_LAUNCH();
+}
+
 #define DK_CONV_INSTANTIATE(T)                                                                                \
   template void conv2d_forward<T>(const Conv2dGeom&, const T*, const T*, const T*, T*, cudaStream_t);         \
   template void conv2d_backward_data<T>(const Conv2dGeom&, const T*, const T*, T*, cudaStream_t);             \
   template void conv2d_backward_weight<T>(const Conv2dGeom&, const T*, const T*, T*, T*, T*, int64_t,         \
-                                          cudaStream_t);
+                                          cudaStream_t);                                                      \
+  template void conv_transpose2d_forward<T>(const Conv2dGeom&, const T*, const T*, const T*, T*, T*, int64_t, \
+                                            cudaStream_t);                                                    \
+  template void conv_transpose2d_backward_data<T>(const Conv2dGeom&, const T*, const T*, T*, T*, int64_t,     \
+                                                  cudaStream_t);                                              \
+  template void conv_transpose2d_backward_weight<T>(const Conv2dGeom&, const T*, const T*, T*, T*, T*, int64_t, \
+                                                    cudaStream_t);
 DK_CONV_INSTANTIATE(float)
 DK_CONV_INSTANTIATE(double)
 #undef DK_CONV_INSTANTIATE

@@ -45,7 +45,7 @@ from typing import Callable
 
 import numpy as np
 
-FAMILIES = ("gemm", "conv", "pool", "softmax", "norm", "rnn", "attention", "embedding", "boxes", "optim",
+FAMILIES = ("gemm", "conv", "conv_transpose", "pool", "softmax", "norm", "rnn", "attention", "embedding", "boxes", "optim",
             "train")
 IMPLS = ("deepkern", "reference", "torch")
 

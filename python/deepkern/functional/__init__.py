@@ -10,7 +10,7 @@ from .basic import (abs, broadcast_to, cat, chunk, clamp, exp, expand, flatten, 
 from .embedding import embedding
 from .linear import linear
 from .attention import scaled_dot_product_attention
-from .conv import conv2d
+from .conv import conv2d, conv_transpose2d
 from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .softmax import log_softmax, softmax
 from .loss import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss

@@ -6,7 +6,7 @@ from .container import ModuleDict, ModuleList, Sequential
 from .embedding import Embedding
 from .linear import Flatten, Identity, Linear
 from .module import Module, Parameter
-from .conv import Conv2d
+from .conv import Conv2d, ConvTranspose2d
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .softmax import LogSoftmax, Softmax
 from .normalization import BatchNorm1d, BatchNorm2d

@@ -5,7 +5,7 @@ from .activation import (leaky_relu, leaky_relu_backward, relu, relu_backward, s
 from .gemm import linear, linear_backward, matmul
 from .embedding import embedding, embedding_backward
 from .optim import adam_step, rmsprop_step, sgd_step
-from .conv import conv2d, conv2d_backward
+from .conv import conv2d, conv2d_backward, conv_transpose2d, conv_transpose2d_backward
 from .pool import (adaptive_avg_pool2d, adaptive_avg_pool2d_backward, avg_pool2d, avg_pool2d_backward,
                    max_pool2d, max_pool2d_backward, max_pool2d_with_indices)
 from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward

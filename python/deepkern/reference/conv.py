@@ -79,3 +79,68 @@ def conv2d_backward(grad_out, x, w, stride=1, padding=0, dilation=1, groups=1, n
     gx = gxp.reshape(N, C, Hp, Wp)[:, :, pt:pt + H, pl:pl + W]
     gb = grad_out.sum(axis=(0, 2, 3)) if need_bias else None
     return np.ascontiguousarray(gx), gw.reshape(w.shape), gb
+
+
+def _transpose_geometry(x_shape, w_shape, stride, padding, output_padding, dilation):
+    """(stride, dilation, padding, output_padding, H_out, W_out, full frame (Hf, Wf))."""
+    (sh, sw), (dh, dw) = _pair(stride), _pair(dilation)
+    (ph, pw), (oh, ow) = _pair(padding), _pair(output_padding)
+    R, S = w_shape[2], w_shape[3]
+    Hf = (x_shape[2] - 1) * sh + dh * (R - 1) + 1 + oh   # every tap's reach, before cropping
+    Wf = (x_shape[3] - 1) * sw + dw * (S - 1) + 1 + ow
+    return (sh, sw), (dh, dw), (ph, pw), Hf - 2 * ph, Wf - 2 * pw, (Hf, Wf)
+
+
+def _tap_in(r, s, sh, sw, dh, dw, H, W):
+    """The full-frame positions i*sh + r*dh, j*sw + s*dw of input (i, j) under kernel tap (r, s)."""
+    return (slice(r * dh, r * dh + sh * (H - 1) + 1, sh), slice(s * dw, s * dw + sw * (W - 1) + 1, sw))
+
+
+def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """Transposed convolution: every input pixel scatters w[c] (C_out/groups, kH, kW) into the output.
+
+    x (N, C_in, H, W), w (C_in, C_out/groups, kH, kW), b (C_out,) -> y (N, C_out, H_out, W_out) with
+    H_out = (H - 1)*stride - 2*padding + dilation*(kH - 1) + output_padding + 1. Written as a scatter
+    into the uncropped frame (one einsum per kernel tap), then the padding cropped off each side;
+    output_padding grows the frame at the bottom/right only.
+    """
+    (sh, sw), (dh, dw), (ph, pw), Ho, Wo, (Hf, Wf) = _transpose_geometry(x.shape, w.shape, stride, padding,
+                                                                         output_padding, dilation)
+    N, C, H, W = x.shape
+    _, Kg, R, S = w.shape
+    G = groups
+    xg = x.reshape(N, G, C // G, H, W)
+    wg = w.reshape(G, C // G, Kg, R, S)
+    full = np.zeros((N, G, Kg, Hf, Wf), dtype=x.dtype)
+    for r in range(R):
+        for s in range(S):
+            hs, ws = _tap_in(r, s, sh, sw, dh, dw, H, W)
+            full[:, :, :, hs, ws] += np.einsum("gck,ngchw->ngkhw", wg[:, :, :, r, s], xg)
+    y = full[:, :, :, ph:ph + Ho, pw:pw + Wo].reshape(N, G * Kg, Ho, Wo)
+    if b is not None:
+        y = y + b.reshape(1, -1, 1, 1)
+    return np.ascontiguousarray(y)
+
+
+def conv_transpose2d_backward(grad_out, x, w, stride=1, padding=0, output_padding=0, groups=1, dilation=1,
+                              need_bias=True):
+    """(grad_x, grad_w, grad_b or None) of conv_transpose2d: each input pixel gathers what it scattered."""
+    (sh, sw), (dh, dw), (ph, pw), Ho, Wo, (Hf, Wf) = _transpose_geometry(x.shape, w.shape, stride, padding,
+                                                                         output_padding, dilation)
+    N, C, H, W = x.shape
+    _, Kg, R, S = w.shape
+    G = groups
+    full = np.zeros((N, G, Kg, Hf, Wf), dtype=grad_out.dtype)
+    full[:, :, :, ph:ph + Ho, pw:pw + Wo] = grad_out.reshape(N, G, Kg, Ho, Wo)
+    xg = x.reshape(N, G, C // G, H, W)
+    wg = w.reshape(G, C // G, Kg, R, S)
+    gx = np.zeros_like(xg)
+    gw = np.zeros_like(wg)
+    for r in range(R):
+        for s in range(S):
+            hs, ws = _tap_in(r, s, sh, sw, dh, dw, H, W)
+            tap = full[:, :, :, hs, ws]
+            gx += np.einsum("gck,ngkhw->ngchw", wg[:, :, :, r, s], tap)
+            gw[:, :, :, r, s] = np.einsum("ngchw,ngkhw->gck", xg, tap)
+    gb = grad_out.sum(axis=(0, 2, 3)) if need_bias else None
+    return gx.reshape(x.shape), gw.reshape(w.shape), gb
