@@ -9,17 +9,20 @@ from deepkern.models import CharRNN, SequenceClassifier, SequenceTagger
 from deepkern.train.tasks import charlm
 
 
-def quiet(*args):
-    pass
+def test_charlm_validation_perplexity_beats_unigram(tmp_path, capsys):
+    from deepkern import cli
+    from deepkern.train.task import load_checkpoint
 
-
-def test_charlm_validation_perplexity_beats_unigram():
-    text = embedded.load("tiny_shakespeare")[:40000]
-    model, history = charlm.train_charlm(text, epochs=2, seq_len=50, batch_size=16, hidden=96, layers=1,
-                                         embedding=24, lr=1e-2, seed=0, progress=False, log=quiet)
-    first, last = history[0], history[-1]
-    assert last["val_perplexity"] < 0.6 * last["unigram_perplexity"], history
-    assert last["val_perplexity"] < first["val_perplexity"], history
+    corpus, ck = tmp_path / "shakespeare.txt", tmp_path / "charlm.dk"
+    corpus.write_text(embedded.load("tiny_shakespeare")[:40000], encoding="utf-8")
+    assert cli.main(["train", "charlm", "--text", str(corpus), "--epochs", "2", "--seq-len", "50", "--batch-size",
+                     "16", "--hidden", "96", "--layers", "1", "--embedding", "24", "--lr", "1e-2", "--quiet",
+                     "--sample-length", "0", "--checkpoint", str(ck)]) == 0
+    baseline = float(capsys.readouterr().out.split("unigram baseline perplexity ")[1].split()[0])
+    ckpt = load_checkpoint(str(ck), ("charlm",))
+    first, last = ckpt["history"]["history.val_perplexity"]
+    assert last < 0.6 * baseline and last < first, (first, last, baseline)
+    model = charlm.load_model(ckpt)
     sample = model.sample("ROMEO:", length=40, temperature=0.8, rng=np.random.default_rng(0))
     assert sample.startswith("ROMEO:") and len(sample) == 46 and set(sample) <= set(model.chars)
 
@@ -129,22 +132,6 @@ def test_many_to_many_tagger_learns_per_step_tags(output):
         p = model.predict(ids[200:]).data
     pred = p.argmax(axis=-1) if output == "softmax" else (p[..., 0] > 0.5)
     assert (pred == tags[200:]).mean() > 0.95
-
-
-def test_cli_trains_and_saves_checkpoint(tmp_path):
-    from deepkern.cli import main
-
-    corpus = tmp_path / "corpus.txt"
-    corpus.write_text("to be or not to be, that is the question.\n" * 60, encoding="utf-8")
-    ckpt = tmp_path / "charlm.dk"
-    rc = main(["train", "charlm", "--text", str(corpus), "--epochs", "1", "--seq-len", "20", "--batch-size", "4",
-               "--hidden", "16", "--layers", "1", "--embedding", "8", "--sample-length", "20",
-               "--checkpoint", str(ckpt)])
-    assert rc == 0 and ckpt.exists()
-    state = dk.load(str(ckpt))
-    model = CharRNN(len(state["chars"]), 16, 1, embedding_dim=8, chars=state["chars"])
-    model.load_state_dict(state["model"])
-    assert len(model.sample("to", length=5)) == 7
 
 
 def test_charrnn_errors():

@@ -1,5 +1,3 @@
-import argparse
-
 import numpy as np
 import pytest
 
@@ -92,15 +90,17 @@ def test_plot_attention(tmp_path):
     assert path.stat().st_size > 0
 
 
-def test_dates_task_learns(one_thread, tmp_path):
+def test_dates_task_learns(one_thread, tmp_path, capsys):
     """Seeded, ~5 s: a small model on 2000 generated dates gets most held-out dates exactly right
     (chance is ~0; measured 0.88)."""
-    pytest.importorskip("deepkern.optim")
+    from deepkern import cli
+    from deepkern.train.task import load_checkpoint
     from deepkern.train.tasks import dates
-    parser = argparse.ArgumentParser()
-    dates.add_arguments(parser)
-    args = parser.parse_args(["--train-size", "2000", "--test-size", "200", "--epochs", "3", "--hidden", "32",
-                              "--embedding", "16", "--batch-size", "32"])
-    model, acc, test = dates.train_and_evaluate(args, progress=False, log=None)
+
+    ck = tmp_path / "dates.dk"
+    assert cli.main(["train", "dates", "--train-size", "2000", "--test-size", "200", "--epochs", "3", "--hidden",
+                     "32", "--embedding", "16", "--batch-size", "32", "--quiet", "--checkpoint", str(ck)]) == 0
+    acc = float(capsys.readouterr().out.split("held-out exact match: ")[1].split()[0])
     assert acc > 0.5
+    model = dates.load_model(load_checkpoint(str(ck), ("dates",)))
     assert dates.translate(model, ["3 May 1979"]) == ["1979-05-03"]

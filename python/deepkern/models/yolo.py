@@ -32,14 +32,16 @@ then NMS on each class alone at IoU 0.5 (both thresholds are arguments).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import nn, ops
 from .._backend import array_module
 from ..autograd import Function, no_grad
 
-__all__ = ["YOLO", "kmeans_anchors", "wh_iou", "encode_targets", "yolo_loss", "decode", "save_yolo",
-           "load_yolo", "detect_image", "draw_detections"]
+__all__ = ["YOLO", "kmeans_anchors", "wh_iou", "encode_targets", "yolo_loss", "decode", "yolo_state",
+           "yolo_from_state", "save_yolo", "load_yolo", "detect_image", "draw_detections"]
 
 _T_CLIP = 8.0
 
@@ -280,14 +282,31 @@ class YOLO(nn.Module):
 
 # ---- checkpoints and drawing ----------------------------------------------------------------
 
-def save_yolo(model, path, class_names=None):
-    """Save a YOLO model (its constructor arguments and state_dict) with ``dk.save``."""
-    from ..serialization import save
-
+def yolo_state(model, class_names=None) -> dict:
+    """What rebuilds a YOLO model: ``{"format": "deepkern-yolo", "config", "model"}`` (its
+    constructor arguments with the class names, and its state_dict)."""
     config = {"num_classes": model.num_classes, "image_size": model.image_size, "in_channels": model.in_channels,
               "width": model.width, "num_pools": model.num_pools,
               "class_names": list(class_names) if class_names is not None else [str(c) for c in range(model.num_classes)]}
-    save({"format": "deepkern-yolo", "config": config, "model": model.state_dict()}, path)
+    return {"format": "deepkern-yolo", "config": config, "model": model.state_dict()}
+
+
+def yolo_from_state(state):
+    """``(model, class_names)`` from :func:`yolo_state`'s dict, the model in eval mode."""
+    if not isinstance(state, dict) or state.get("format") != "deepkern-yolo":
+        raise ValueError("yolo_from_state: not a YOLO state written by yolo_state / save_yolo")
+    cfg = dict(state["config"])
+    names = [str(n) for n in cfg.pop("class_names")]
+    model = YOLO(anchors=state["model"]["anchors"], **cfg)
+    model.load_state_dict(state["model"])
+    model.eval()
+    return model, names
+
+
+def save_yolo(model, path, class_names=None):
+    """Save a YOLO model (its constructor arguments and state_dict) with ``dk.save``."""
+    from ..serialization import save
+    save(yolo_state(model, class_names), path)
 
 
 def load_yolo(path):
@@ -297,36 +316,43 @@ def load_yolo(path):
     ckpt = load(path)
     if not isinstance(ckpt, dict) or ckpt.get("format") != "deepkern-yolo":
         raise ValueError(f"load_yolo: {path} is not a YOLO checkpoint written by save_yolo")
-    cfg = dict(ckpt["config"])
-    names = cfg.pop("class_names")
-    model = YOLO(anchors=ckpt["model"]["anchors"], **cfg)
-    model.load_state_dict(ckpt["model"])
-    model.eval()
-    return model, names
+    return yolo_from_state(ckpt)
 
 
-def draw_detections(image, detections, class_names, path):
+def draw_detections(image, detections, class_names, path, min_size=512):
     """Draw boxes with "class score" labels on ``image`` ((H, W) or (H, W, 3) uint8) and save it
     as PNG to ``path``. ``detections``: ``{"boxes", "scores", "labels"}`` in the image's pixels.
+    An image whose longer side is below ``min_size`` is first enlarged by a whole factor (pixels
+    kept sharp), so the labels stay readable on small inputs. Returns the drawn size (W, H).
     Needs Pillow."""
     try:
-        from PIL import Image, ImageDraw
+        from PIL import Image, ImageDraw, ImageFont
     except ImportError as exc:
         raise ImportError("drawing detections needs Pillow: pip install pillow (or deepkern[images])") from exc
     img = Image.fromarray(np.asarray(image)).convert("RGB")
+    factor = max(1, math.ceil(min_size / max(img.size))) if min_size else 1
+    if factor > 1:
+        img = img.resize((img.width * factor, img.height * factor), Image.NEAREST)
     draw = ImageDraw.Draw(img)
+    size = max(11, max(img.size) // 40)
+    try:
+        font = ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1: one bitmap size
+        font = ImageFont.load_default()
     colors = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
               (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 190)]
     for box, score, label in zip(_host(detections["boxes"]), _host(detections["scores"]),
                                  _host(detections["labels"])):
         color = colors[int(label) % len(colors)]
-        x1, y1, x2, y2 = (float(v) for v in box)
-        draw.rectangle([x1, y1, x2, y2], outline=color, width=max(1, round(img.width / 200)))
+        x1, y1, x2, y2 = (float(v) * factor for v in box)
+        draw.rectangle([x1, y1, x2, y2], outline=color, width=max(2, round(max(img.size) / 250)))
         text = f"{class_names[int(label)]} {float(score):.2f}"
-        tx, ty = x1, max(0.0, y1 - 11)
-        draw.rectangle(draw.textbbox((tx, ty), text), fill=color)
-        draw.text((tx, ty), text, fill=(0, 0, 0))
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        tx, ty = x1, max(0.0, y1 - (bottom - top) - 4)
+        draw.rectangle([tx, ty, tx + right - left + 4, ty + bottom - top + 4], fill=color)
+        draw.text((tx + 2 - left, ty + 2 - top), text, fill=(0, 0, 0), font=font)
     img.save(path, format="PNG")
+    return img.size
 
 
 def detect_image(model, image, score_threshold=0.6, iou_threshold=0.5):

@@ -24,6 +24,17 @@ class Vocab:
         self.stoi = {t: i for i, t in enumerate(self.itos)}
         self.join = join
 
+    @classmethod
+    def from_itos(cls, itos, join=""):
+        """The vocabulary whose id -> token list is ``itos`` (as saved from ``vocab.itos``)."""
+        itos = [str(t) for t in itos]
+        if tuple(itos[:len(cls.SPECIALS)]) != cls.SPECIALS:
+            raise ValueError(f"Vocab.from_itos: itos must start with {cls.SPECIALS}, got {itos[:4]}")
+        vocab = cls((), join=join)
+        vocab.itos = itos
+        vocab.stoi = {t: i for i, t in enumerate(itos)}
+        return vocab
+
     def __len__(self):
         return len(self.itos)
 

@@ -6,7 +6,8 @@
     history.plot("curves.png")
 """
 from .callbacks import Callback, Checkpoint, EarlyStopping, History
-from .loop import METRICS, FitState, accuracy, evaluate, fit
+from .loop import METRICS, FitState, accuracy, evaluate, fit, train_epoch
+from .task import Task, UsageError
 
-__all__ = ["fit", "evaluate", "accuracy", "METRICS", "FitState", "Callback", "History", "EarlyStopping",
-           "Checkpoint"]
+__all__ = ["fit", "train_epoch", "evaluate", "accuracy", "METRICS", "FitState", "Callback", "History", "EarlyStopping",
+           "Checkpoint", "Task", "UsageError"]

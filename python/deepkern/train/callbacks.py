@@ -171,6 +171,19 @@ class EarlyStopping(Callback):
         if self.restore_best_weights and self._best_state is not None:
             state.model.load_state_dict(self._best_state)
 
+    def state_dict(self) -> dict:
+        """What a resumed run needs to go on counting (``on_train_begin`` first, then this)."""
+        state = {"best": self.best, "best_epoch": self.best_epoch, "stopped_epoch": self.stopped_epoch,
+                 "wait": self.wait}
+        if self._best_state is not None:
+            state["best_state"] = self._best_state
+        return state
+
+    def load_state_dict(self, state) -> None:
+        self.best, self.best_epoch = float(state["best"]), int(state["best_epoch"])
+        self.stopped_epoch, self.wait = int(state["stopped_epoch"]), int(state["wait"])
+        self._best_state = dict(state["best_state"]) if "best_state" in state else None
+
 
 class Checkpoint(Callback):
     """Save the training state to ``path`` after every ``every``-th epoch (and the last one);

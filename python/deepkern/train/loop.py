@@ -23,7 +23,7 @@ from .._device import to_device
 from ..autograd import Tensor, no_grad
 from .callbacks import Callback, History
 
-__all__ = ["fit", "evaluate", "accuracy", "METRICS", "FitState"]
+__all__ = ["fit", "train_epoch", "evaluate", "accuracy", "METRICS", "FitState"]
 
 
 def accuracy(output, target) -> float:
@@ -154,9 +154,8 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, call
     for cb in callbacks:
         if not isinstance(cb, Callback):
             raise TypeError(f"fit: callbacks must be Callback instances, got {type(cb).__name__}")
-    fns = _metric_fns(metrics, "fit")
+    _metric_fns(metrics, "fit")
     model.to(device)
-    decayed = [p for p in model.parameters() if p.ndim >= 2] if l2 else []
     state = FitState(model, optimizer, scheduler, train_loader, val_loader, int(epochs))
     for cb in callbacks:
         cb.on_train_begin(state)
@@ -165,29 +164,10 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, call
         for cb in callbacks:
             cb.on_epoch_begin(state)
         lr = _lr(optimizer)
-        model.train()
-        meter = _Meter(["loss"] + list(fns))
         total = len(train_loader) if hasattr(train_loader, "__len__") else None
         with tqdm(total=total, desc=f"epoch {epoch + 1}/{state.epochs}", disable=not progress, unit="batch",
                   dynamic_ncols=True) as bar:
-            for batch in train_loader:
-                x, y = _batch(batch, device, "fit")
-                out = model(Tensor(x))
-                loss = loss_fn(out, y)
-                optimizer.zero_grad()
-                loss.backward()
-                penalty = 0.0
-                for p in decayed:
-                    if p.grad is not None:
-                        p.grad = p.grad + l2 * p.data
-                    penalty += 0.5 * l2 * float((p.data * p.data).sum())
-                optimizer.step()
-                values = {"loss": loss.item() + penalty}
-                values.update({k: fn(out.data, y) for k, fn in fns.items()})
-                meter.add(len(y), values)
-                bar.set_postfix(_fmt(meter.means()), refresh=False)
-                bar.update()
-            logs = meter.means()
+            logs = train_epoch(model, loss_fn, optimizer, train_loader, metrics, device, l2, bar)
             if val_loader is not None:
                 val = evaluate(model, val_loader, loss_fn, metrics, device)
                 logs.update({f"val_{k}": v for k, v in val.items()})
@@ -203,6 +183,35 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, call
     for cb in callbacks:
         cb.on_train_end(state)
     return state.history
+
+
+def train_epoch(model, loss_fn, optimizer, loader, metrics=("accuracy",), device="cpu", l2=0.0, bar=None) -> dict:
+    """One pass of ``fit`` over ``loader`` in train mode (see ``fit`` for the arguments); ``bar``
+    is an optional tqdm bar advanced per batch. Returns the sample-weighted means of the loss
+    (with the L2 term) and the metrics over the epoch."""
+    fns = _metric_fns(metrics, "train_epoch")
+    decayed = [p for p in model.parameters() if p.ndim >= 2] if l2 else []
+    model.train()
+    meter = _Meter(["loss"] + list(fns))
+    for batch in loader:
+        x, y = _batch(batch, device, "fit")
+        out = model(Tensor(x))
+        loss = loss_fn(out, y)
+        optimizer.zero_grad()
+        loss.backward()
+        penalty = 0.0
+        for p in decayed:
+            if p.grad is not None:
+                p.grad = p.grad + l2 * p.data
+            penalty += 0.5 * l2 * float((p.data * p.data).sum())
+        optimizer.step()
+        values = {"loss": loss.item() + penalty}
+        values.update({k: fn(out.data, y) for k, fn in fns.items()})
+        meter.add(len(y), values)
+        if bar is not None:
+            bar.set_postfix(_fmt(meter.means()), refresh=False)
+            bar.update()
+    return meter.means()
 
 
 def _fmt(values):

@@ -1,5 +1,5 @@
-"""Shared by the ``dates`` and ``translate`` tasks: padding id sequences into batches, the
-teacher-forced training loop of a deepkern.models.seq2seq.Seq2Seq, and batched decoding."""
+"""Shared by the ``dates`` and ``translate`` tasks: padding id sequences into batches, one
+teacher-forced training epoch of a deepkern.models.seq2seq.Seq2Seq, and batched decoding."""
 from __future__ import annotations
 
 import numpy as np
@@ -23,25 +23,23 @@ def batch(src_seqs, tgt_seqs, pad_id, bos_id, eos_id):
     return src, lengths, tgt_in, tgt_out
 
 
-def fit(model, src_seqs, tgt_seqs, epochs, batch_size, lr, clip=5.0, seed=0, progress=True, log=print):
-    """Adam on the mean token cross-entropy, shuffled minibatches (sorted by source length
+def train_epoch(task, src_seqs, tgt_seqs, clip=5.0):
+    """One epoch of ``task.model`` with ``task.optimizer`` on the mean token cross-entropy:
+    minibatches of ``--batch-size`` in an order drawn from ``task.rng`` (sorted by source length
     within chunks of 20 batches to waste little padding), global-norm gradient clipping.
-    Returns the mean training loss of each epoch."""
+    Returns the epoch's mean training loss."""
     import deepkern as dk
-    from tqdm import tqdm
 
-    rng = np.random.default_rng(seed)
-    opt = dk.optim.Adam(model.parameters(), lr=lr)
+    model, opt, rng, batch_size = task.model, task.optimizer, task.rng, task.args.batch_size
+    n = len(src_seqs)
+    order = rng.permutation(n)
+    chunk = 20 * batch_size
+    order = np.concatenate([sorted(order[i:i + chunk], key=lambda j: len(src_seqs[j]))
+                            for i in range(0, n, chunk)]).astype(np.int64)
+    starts = rng.permutation(np.arange(0, n, batch_size))
+    total, count = 0.0, 0
     model.train()
-    n, losses = len(src_seqs), []
-    for epoch in range(1, epochs + 1):
-        order = rng.permutation(n)
-        chunk = 20 * batch_size
-        order = np.concatenate([sorted(order[i:i + chunk], key=lambda j: len(src_seqs[j]))
-                                for i in range(0, n, chunk)]).astype(np.int64)
-        starts = rng.permutation(np.arange(0, n, batch_size))
-        total, count = 0.0, 0
-        bar = tqdm(starts, desc=f"epoch {epoch}/{epochs}", disable=not progress, leave=False)
+    with task.progress(starts) as bar:
         for s in bar:
             idx = order[s:s + batch_size]
             src, lengths, tgt_in, tgt_out = batch([src_seqs[i] for i in idx], [tgt_seqs[i] for i in idx],
@@ -52,17 +50,14 @@ def fit(model, src_seqs, tgt_seqs, epochs, batch_size, lr, clip=5.0, seed=0, pro
             dk.nn.utils.clip_grad_norm_(model.parameters(), clip)
             opt.step()
             total, count = total + loss.item() * len(idx), count + len(idx)
-            bar.set_postfix(loss=f"{total / count:.4f}")
-        losses.append(total / max(count, 1))
-        if log:
-            log(f"epoch {epoch}/{epochs}: train loss {losses[-1]:.4f}")
+            bar.set_postfix(loss=f"{total / count:.4f}", refresh=False)
     model.eval()
-    return losses
+    return total / max(count, 1)
 
 
 def decode(model, src_seqs, batch_size=256, beam_width=1, max_len=50, alpha=0.7, progress=False, desc="decode"):
     """Output id lists for every source sequence, in batches."""
-    from tqdm import tqdm
+    from tqdm.auto import tqdm
 
     out = []
     for s in tqdm(range(0, len(src_seqs), batch_size), desc=desc, disable=not progress, leave=False):
