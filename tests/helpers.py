@@ -129,3 +129,18 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-6, rtol=1e-5, seed=0):
             numeric.reshape(-1)[j] = (up - down) / (2 * eps)
         np.testing.assert_allclose(to_host(analytic), numeric, atol=atol, rtol=rtol,
                                    err_msg=f"gradient of input {idx}")
+
+
+def with_params(module, values, fn):
+    """``fn()`` evaluated with ``module``'s parameters (each once, in ``parameters()`` order)
+    replaced by ``values`` (Tensors), so ``gradcheck`` can differentiate a Module's output with
+    respect to its weights: ``gradcheck(lambda *ps: with_params(m, ps, lambda: m(x)), *arrays)``."""
+    slots = [(m, name, p) for m in module.modules() for name, p in m._parameters.items() if p is not None]
+    by_id = {id(p): v for p, v in zip(module.parameters(), values)}
+    try:
+        for m, name, p in slots:
+            m._parameters[name] = by_id[id(p)]
+        return fn()
+    finally:
+        for m, name, p in slots:
+            m._parameters[name] = p

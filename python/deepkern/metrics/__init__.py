@@ -1,2 +1,3 @@
 """deepkern.metrics: evaluation metrics on NumPy arrays."""
 from .detection import average_precision, mean_average_precision
+from .generative import classifier_score, feature_statistics, frechet_distance
