@@ -55,7 +55,7 @@ def test_readme_command_table_matches_help_exactly():
     ([], "deepkern: the following arguments are required: COMMAND (see 'deepkern --help')"),
     (["frobnicate"], "deepkern: COMMAND: invalid choice: 'frobnicate' (choose from 'bench', 'detect', "),
     (["train"], "deepkern train: the following arguments are required: TASK (see 'deepkern train --help')"),
-    (["train", "resnet"], "deepkern train: TASK: invalid choice: 'resnet' (choose from 'charlm', "),
+    (["train", "resnet"], "deepkern train: TASK: invalid choice: 'resnet' (choose from 'autoencoder', "),
     (["bench", "nosuchfamily", "--list"], "deepkern bench: FAMILY: unknown nosuchfamily; choose from gemm"),
     (["bench", "--repeat", "0"], "deepkern bench: --repeat: expected an integer >= 1, got 0"),
     (["bench", "--threads", "2", "--cpu-time"], "deepkern bench: --cpu-time: needs --threads 1"),

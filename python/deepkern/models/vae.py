@@ -52,16 +52,18 @@ def vae_loss(logits, x, mu, logvar):
 
 
 class _VAEBase(nn.Module):
-    def forward(self, x):
-        """(logits, mu, logvar); in eval mode z = μ (no sampling)."""
+    def forward(self, x, sample=None, rng=None):
+        """(logits, mu, logvar) of x; z = μ + σ ⊙ ε with ε drawn from ``rng`` (default deepkern's
+        generator) when ``sample`` (default: in training mode), else z = μ."""
         mu, logvar = self.encode(x)
-        z = reparameterize(mu, logvar) if self.training else mu
+        z = reparameterize(mu, logvar, rng) if (self.training if sample is None else sample) else mu
         return self.decode(z), mu, logvar
 
-    def loss(self, x):
-        """(total, reconstruction, kl) of a batch, summed over it (see :func:`vae_loss`)."""
+    def loss(self, x, rng=None):
+        """(total, reconstruction, kl) of a batch, summed over it (see :func:`vae_loss`), with one
+        sampled z per image (in either mode, as the negative ELBO is defined)."""
         x = x if isinstance(x, Tensor) else Tensor(x)
-        logits, mu, logvar = self(x)
+        logits, mu, logvar = self(x, sample=True, rng=rng)
         return vae_loss(logits, self._target(x), mu, logvar)
 
     def sample(self, n, rng=None):
