@@ -24,6 +24,7 @@
 // The CPU module never sees a CUDA header, so it builds where no CUDA toolkit is installed.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -57,9 +58,9 @@ struct Launch {
 
   // Runs kernel(args..., stream) with the GIL released.
   template <class Kernel, class... Args>
-  void operator()(Kernel&& kernel, Args&&... args) const {
+  decltype(auto) operator()(Kernel&& kernel, Args&&... args) const {
     py::gil_scoped_release nogil;
-    kernel(std::forward<Args>(args)..., stream);
+    return kernel(std::forward<Args>(args)..., stream);
   }
 };
 #else
@@ -74,16 +75,27 @@ struct Backend {
 struct Launch {
   // Runs kernel(args...) with the GIL released.
   template <class Kernel, class... Args>
-  void operator()(Kernel&& kernel, Args&&... args) const {
+  decltype(auto) operator()(Kernel&& kernel, Args&&... args) const {
     py::gil_scoped_release nogil;
-    kernel(std::forward<Args>(args)...);
+    return kernel(std::forward<Args>(args)...);
   }
 };
 #endif
 
-// Entry-point check for an array argument: on this backend's device and C-contiguous.
-inline void expect_device(const TensorView& v, const char* name, const char* op) {
-  expect(v, name, op).device(Backend::device).contiguous();
+// Entry-point check for an array argument: on this backend's device and C-contiguous. Returns
+// the Expect for further checks: expect_device(y, "y", op).dtype(x.dtype).shape(x.shape).
+inline Expect expect_device(const TensorView& v, const char* name, const char* op) {
+  Expect e = expect(v, name, op);
+  e.device(Backend::device).contiguous();
+  return e;
+}
+
+// An optional array argument (None from Python) and its data pointer (null when absent).
+using OptView = std::optional<TensorView>;
+
+template <typename T>
+T* opt_ptr(const OptView& v) {
+  return v ? v->ptr<T>() : nullptr;
 }
 
 namespace detail {

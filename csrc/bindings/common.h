@@ -12,7 +12,6 @@
 #include <cstdint>
 #include <string>
 
-#include "core/activation_kind.h"
 #include "core/tensor_view.h"
 
 namespace py = pybind11;
@@ -44,14 +43,6 @@ inline bool dtype_from_typestr(char kind, int64_t itemsize, DType& out) {
 // Entry-point checks for "every argument on one device, same float dtype, contiguous".
 inline void expect_cpu(const TensorView& v, const char* name, const char* op) {
   expect(v, name, op).device(Device::cpu).contiguous();
-}
-
-inline Activation parse_activation(const std::string& name) {
-  if (name == "relu") return Activation::relu;
-  if (name == "leaky_relu") return Activation::leaky_relu;
-  if (name == "sigmoid") return Activation::sigmoid;
-  if (name == "tanh") return Activation::tanh;
-  throw std::invalid_argument("activation: unknown kind '" + name + "' (relu, leaky_relu, sigmoid, tanh)");
 }
 
 }  // namespace dk::bind

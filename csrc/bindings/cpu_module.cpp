@@ -6,15 +6,12 @@
 #include "core/parallel.h"
 #include "cpu/gemm.h"
 
-void bind_cpu_activation(py::module_& m);
 void bind_cpu_embedding(py::module_& m);
 void bind_cpu_optim(py::module_& m);
 void bind_cpu_boxes(py::module_& m);
 void bind_cpu_attention(py::module_& m);
 void bind_cpu_gemm(py::module_& m);
 void bind_cpu_conv(py::module_& m);
-void bind_cpu_pool(py::module_& m);
-void bind_cpu_loss(py::module_& m);
 void bind_cpu_norm(py::module_& m);
 void bind_cpu_rnn(py::module_& m);
 
@@ -32,15 +29,12 @@ PYBIND11_MODULE(_cpu, m) {
     d["gemm_kernel"] = dk::cpu::gemm_kernel_name();
     return d;
   });
-  bind_cpu_activation(m);
   bind_cpu_embedding(m);
   bind_cpu_optim(m);
   bind_cpu_boxes(m);
   bind_cpu_attention(m);
   bind_cpu_gemm(m);
   bind_cpu_conv(m);
-  bind_cpu_pool(m);
-  bind_cpu_loss(m);
   bind_cpu_norm(m);
   bind_cpu_rnn(m);
   dk::bind::bind_families(m);

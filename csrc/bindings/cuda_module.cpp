@@ -7,15 +7,12 @@
 #include "bindings/families.h"
 #include "cuda/cuda_check.h"
 
-void bind_cuda_activation(py::module_& m);
 void bind_cuda_conv(py::module_& m);
-void bind_cuda_pool(py::module_& m);
 void bind_cuda_attention(py::module_& m);
 void bind_cuda_gemm(py::module_& m);
 void bind_cuda_embedding(py::module_& m);
 void bind_cuda_optim(py::module_& m);
 void bind_cuda_boxes(py::module_& m);
-void bind_cuda_loss(py::module_& m);
 void bind_cuda_norm(py::module_& m);
 void bind_cuda_rnn(py::module_& m);
 
@@ -63,15 +60,12 @@ PYBIND11_MODULE(_cuda, m) {
     d["architectures"] = DK_CUDA_ARCHS;
     return d;
   });
-  bind_cuda_activation(m);
   bind_cuda_conv(m);
-  bind_cuda_pool(m);
   bind_cuda_attention(m);
   bind_cuda_gemm(m);
   bind_cuda_embedding(m);
   bind_cuda_optim(m);
   bind_cuda_boxes(m);
-  bind_cuda_loss(m);
   bind_cuda_norm(m);
   bind_cuda_rnn(m);
   dk::bind::bind_families(m);

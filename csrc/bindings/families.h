@@ -5,8 +5,11 @@
 #include "bindings/common.h"
 
 #define DK_OP_FAMILIES(X) \
-  X(softmax) \
-  X(conv_transpose)
+  X(activation)            \
+  X(conv_transpose)        \
+  X(loss)                  \
+  X(pool)                  \
+  X(softmax)
 
 namespace dk::bind {
 #define DK_DECLARE_FAMILY(family) void bind_##family(py::module_& m);

@@ -1,8 +1,12 @@
 // Entry-point checks shared by the CPU and CUDA batch-norm bindings.
 #pragma once
-#include "bindings/loss_checks.h"
+#include "bindings/backend.h"
 
 namespace dk::bind {
+
+inline void expect_on(Device dev, const TensorView& v, const char* name, const char* op) {
+  expect(v, name, op).device(dev).contiguous();
+}
 
 struct NCS {
   int64_t N, C, S;
