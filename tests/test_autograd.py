@@ -236,6 +236,12 @@ def test_backward_errors():
         y.backward(np.ones(3))
     y.backward(np.full((2, 3), 0.5))
     np.testing.assert_allclose(x.grad, np.ones((2, 3)))
+    s = x.sum()
+    s.backward(0.5)               # a Python number, as torch's backward(gradient) takes
+    np.testing.assert_allclose(x.grad, np.full((2, 3), 1.5))
+    assert x.grad.dtype == x.dtype
+    with pytest.raises(ValueError, match=r"backward: grad has shape \(\) but the tensor has shape \(2, 3\)"):
+        y.backward(0.5)
 
     class BadShape(Function):
         def forward(self, a):

@@ -4,6 +4,9 @@
 // plain loop the compiler vectorizes, cloned per instruction set (DK_CLONES).
 // Derivatives: relu' = [x > 0], leaky' = x > 0 ? 1 : slope, sigmoid' = y(1-y),
 // tanh' = 1 - y^2, so sigmoid and tanh backward read the saved output, not the input.
+// NaN as PyTorch: relu(NaN) = NaN (a diverging network must not hide its NaNs) and its
+// gradient there passes through (relu = x < 0 ? 0 : x, relu' = x <= 0 ? 0 : 1, which also keep
+// relu(-0) = -0); leaky_relu(NaN) = NaN with gradient slope.
 // Dropout: the mask is a hash of (seed, index) (core/dropout_rng.h), so chunks need no shared
 // generator state, the result does not depend on the thread count, and the CUDA kernel makes
 // the same mask from the same seed. The mask is stored as uint8 (1 byte per element, a
@@ -25,7 +28,7 @@ template <typename T>
 DK_INLINE void forward_body(Activation act, const T* x, T* y, int64_t n, T slope) {
   switch (act) {
     case Activation::relu:
-      for (int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i] < T(0) ? T(0) : x[i];
       break;
     case Activation::leaky_relu:
       for (int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : slope * x[i];
@@ -47,7 +50,7 @@ template <typename T>
 DK_INLINE void backward_body(Activation act, const T* s, const T* gy, T* gx, int64_t n, T slope) {
   switch (act) {
     case Activation::relu:
-      for (int64_t i = 0; i < n; ++i) gx[i] = s[i] > T(0) ? gy[i] : T(0);
+      for (int64_t i = 0; i < n; ++i) gx[i] = s[i] <= T(0) ? T(0) : gy[i];
       break;
     case Activation::leaky_relu:
       for (int64_t i = 0; i < n; ++i) gx[i] = s[i] > T(0) ? gy[i] : slope * gy[i];

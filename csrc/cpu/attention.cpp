@@ -14,7 +14,10 @@
 // every input type: a float32 lse carries an absolute error of ulp(|lse|), which exp(s − lse)
 // in the backward turns into a relative error of every probability (measurable at |s| ~ 10);
 // the backward splits it into two floats and subtracts both. A row whose keys are all forbidden
-// keeps l = 0 and gets zeros and lse = −inf instead of NaN.
+// keeps l = 0 and gets zeros and lse = −inf instead of NaN (as PyTorch). A NaN score (a NaN in
+// q, k or the additive mask) makes its row's max NaN (the max propagates NaN, unlike
+// std::max) and with it the whole row's output and lse, as softmax does in PyTorch: a NaN is
+// never hidden behind the "no allowed key" zeros.
 //
 // Backward (FlashAttention-2's): per batch item, delta_i = <dO_i, O_i> (into the caller's
 // (batch, L) workspace); then for each key tile
@@ -186,6 +189,12 @@ DK_INLINE T exp_shifted(T* s, int64_t n, T m, T lo) {
   }
 }
 
+// max(a, b) that is NaN when either is (std::max returns a when b is NaN).
+template <typename T>
+DK_INLINE T max_nan(T a, T b) {
+  return a > b || a != a ? a : b;
+}
+
 template <typename T, int Bytes>
 DK_INLINE T row_max(const T* s, int64_t n) {
   using V = typename VecT<T, Bytes>::type;
@@ -193,10 +202,10 @@ DK_INLINE T row_max(const T* s, int64_t n) {
   V acc = vsplat<V>(kNegInf<T>);
   for (int64_t j = 0; j < n; j += W) {
     const V x = vload<V>(s + j);
-    acc = x > acc ? x : acc;
+    acc = (x > acc) | (x != x) ? x : acc;  // a NaN, once in a lane, stays
   }
   T mx = kNegInf<T>;
-  for (int w = 0; w < W; ++w) mx = std::max(mx, acc[w]);
+  for (int w = 0; w < W; ++w) mx = max_nan(mx, acc[w]);
   return mx;
 }
 
@@ -290,7 +299,7 @@ DK_INLINE void fwd_item(const Args<T>& a, int64_t b, int64_t q0, T* ws) {
     mask_scores(a, b, q0, rows, k0, cols, colsp, Sb, colsp);
     for (int64_t i = 0; i < rows; ++i) {
       T* s = Sb + i * colsp;
-      const T mnew = std::max(m[i], row_max<T, Bytes>(s, colsp));
+      const T mnew = max_nan(m[i], row_max<T, Bytes>(s, colsp));
       if (mnew == kNegInf<T>) {  // every key so far forbidden: contributes nothing
         std::fill(s, s + colsp, T(0));
         continue;
@@ -307,9 +316,10 @@ DK_INLINE void fwd_item(const Args<T>& a, int64_t b, int64_t q0, T* ws) {
   T* ob = a.out_w + (b * L + q0) * Dv;
   double* lb = a.lse_w + b * L + q0;
   for (int64_t i = 0; i < rows; ++i) {
-    const T inv = l[i] > T(0) ? T(1) / l[i] : T(0);
+    // l = 0: no allowed key (zeros, lse = -inf); l NaN: a NaN score (NaN out and lse)
+    const T inv = l[i] == T(0) ? T(0) : T(1) / l[i];
     for (int64_t c = 0; c < Dv; ++c) ob[i * Dv + c] = O[i * Dvp + c] * inv;
-    lb[i] = l[i] > T(0) ? double(m[i]) + std::log(double(l[i])) : kNegInf<double>;
+    lb[i] = l[i] == T(0) ? kNegInf<double> : double(m[i]) + std::log(double(l[i]));
   }
 }
 

@@ -2,7 +2,9 @@
 //
 // Boxes are (x1, y1, x2, y2) rows of a C-contiguous (n, 4) array, as in torchvision.
 // IoU(a, b) = |a ∩ b| / (|a| + |b| − |a ∩ b|), with widths and heights clamped at 0: a
-// zero-area or inverted box has IoU 0 with everything, and a zero union gives 0, never NaN.
+// zero-area or inverted box has IoU 0 with everything, and a zero union gives 0. A NaN
+// coordinate gives NaN, as torchvision's box_iou (a NaN is never hidden as "no overlap"); in
+// nms such a box then suppresses nothing (NaN > threshold is false).
 //
 // box_iou: b is first transposed to structure-of-arrays scratch (x1[], y1[], x2[], y2[],
 // area[]) so the inner loop over b is a straight, branch-free SIMD loop (cloned per ISA);
@@ -27,6 +29,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "core/parallel.h"
@@ -52,7 +55,9 @@ DK_INLINE T iou_of(T ax1, T ay1, T ax2, T ay2, T aa, T bx1, T by1, T bx2, T by2,
   const T h = clamp0(std::min(ay2, by2) - std::max(ay1, by1));
   const T inter = w * h;
   const T uni = aa + ba - inter;
-  return uni > T(0) ? inter / uni : T(0);
+  const bool nan = (ax1 != ax1) | (ay1 != ay1) | (ax2 != ax2) | (ay2 != ay2) | (bx1 != bx1) | (by1 != by1) |
+                   (bx2 != bx2) | (by2 != by2);
+  return nan ? std::numeric_limits<T>::quiet_NaN() : uni > T(0) ? inter / uni : T(0);
 }
 
 template <typename T>

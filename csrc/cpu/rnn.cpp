@@ -152,7 +152,7 @@ template <typename T>
 DK_INLINE void elman_bwd_body(const T* __restrict y, const T* __restrict gout, T* __restrict dh,
                               T* __restrict dg, bool relu, int64_t H) {
   if (relu) {
-    for (int64_t j = 0; j < H; ++j) dg[j] = y[j] > T(0) ? dh[j] + gout[j] : T(0);
+    for (int64_t j = 0; j < H; ++j) dg[j] = y[j] <= T(0) ? T(0) : dh[j] + gout[j];  // NaN passes, as relu's
   } else {
     for (int64_t j = 0; j < H; ++j) dg[j] = (dh[j] + gout[j]) * (T(1) - y[j] * y[j]);
   }

@@ -14,7 +14,7 @@ namespace {
 template <typename T>
 __device__ T act_forward(Activation act, T x, T slope) {
   switch (act) {
-    case Activation::relu: return x > T(0) ? x : T(0);
+    case Activation::relu: return x < T(0) ? T(0) : x;  // NaN stays NaN, as on the CPU
     case Activation::leaky_relu: return x > T(0) ? x : slope * x;
     case Activation::sigmoid: {
       T e = exp(-fabs(x));
@@ -28,7 +28,7 @@ __device__ T act_forward(Activation act, T x, T slope) {
 template <typename T>
 __device__ T act_backward(Activation act, T s, T gy, T slope) {
   switch (act) {
-    case Activation::relu: return s > T(0) ? gy : T(0);
+    case Activation::relu: return s <= T(0) ? T(0) : gy;  // passes through at NaN
     case Activation::leaky_relu: return s > T(0) ? gy : slope * gy;
     case Activation::sigmoid: return gy * s * (T(1) - s);
     case Activation::tanh: return gy * (T(1) - s * s);

@@ -11,7 +11,8 @@
 // registers; the output accumulator in shared memory, lanes owning columns) rescales by
 // exp(m_old − m_new). Scores exist only as one value per lane: never L × S. Causal tiles above
 // the diagonal are skipped (the loop stops at the block's last row). Rows with no allowed key
-// write zeros and lse = −inf.
+// write zeros and lse = −inf; a NaN score makes its row NaN (the max propagates NaN, unlike
+// fmax), as on the CPU and in PyTorch.
 //
 // Backward (recomputing P = exp(s − lse) from the saved lse, never storing it):
 //   delta_kernel: delta_i = <dO_i, O_i>, one thread per row (dP's summation order);
@@ -43,9 +44,15 @@ __device__ __forceinline__ T neg_inf() {
   return -static_cast<T>(INFINITY);
 }
 
+// max(a, b) that is NaN when either is (fmax returns the other operand).
+template <typename T>
+__device__ __forceinline__ T max_nan(T a, T b) {
+  return a > b || a != a ? a : b;
+}
+
 template <typename T>
 __device__ __forceinline__ T warp_max(T x) {
-  for (int o = 16; o > 0; o >>= 1) x = max(x, __shfl_xor_sync(kFull, x, o));
+  for (int o = 16; o > 0; o >>= 1) x = max_nan(x, __shfl_xor_sync(kFull, x, o));
   return x;
 }
 
@@ -125,7 +132,7 @@ __global__ void fwd_kernel(AttnDims d, const T* __restrict__ q, const T* __restr
         for (int64_t dd = 0; dd < D; ++dd) acc += Qs[r * D + dd] * Ks[lane * (D + 1) + dd];
         s = apply_mask(acc * scale, mask, causal, b, qi, k0 + lane, L, S);
       }
-      const T mnew = max(m[rr], warp_max(s));
+      const T mnew = max_nan(m[rr], warp_max(s));
       if (mnew == neg_inf<T>()) continue;  // warp-uniform: nothing allowed yet in this row
       const T alpha = exp(m[rr] - mnew);
       const T p = exp(s - mnew);
@@ -146,11 +153,12 @@ __global__ void fwd_kernel(AttnDims d, const T* __restrict__ q, const T* __restr
   for (int rr = 0; rr < kRowsPerWarp; ++rr) {
     const int r = warp + rr * kWarps;
     if (r >= rows) continue;
-    const T inv = l[rr] > T(0) ? T(1) / l[rr] : T(0);
+    // l = 0: no allowed key (zeros, lse = -inf); l NaN: a NaN score (NaN out and lse)
+    const T inv = l[rr] == T(0) ? T(0) : T(1) / l[rr];
     for (int64_t c = lane; c < Dv; c += 32)
-      out[(b * L + q0 + r) * Dv + c] = l[rr] > T(0) ? Os[r * Dv + c] * inv : T(0);
+      out[(b * L + q0 + r) * Dv + c] = l[rr] == T(0) ? T(0) : Os[r * Dv + c] * inv;
     if (lane == 0)
-      lse[b * L + q0 + r] = l[rr] > T(0) ? static_cast<double>(m[rr]) + log(static_cast<double>(l[rr])) : -INFINITY;
+      lse[b * L + q0 + r] = l[rr] == T(0) ? -INFINITY : static_cast<double>(m[rr]) + log(static_cast<double>(l[rr]));
   }
 }
 

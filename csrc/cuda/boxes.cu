@@ -1,5 +1,6 @@
 // Box IoU and non-maximum suppression on the GPU, float32 and float64. Same box convention
-// and IoU formula as csrc/cpu/boxes.cpp (sizes clamped at 0, zero union -> 0).
+// and IoU formula as csrc/cpu/boxes.cpp (sizes clamped at 0, zero union -> 0, a NaN coordinate
+// -> NaN).
 //
 // box_iou: one thread per output (i, j); blocks of 32 x 8 threads, x over b's boxes so the
 // output rows are written coalesced and each warp reads one box of a (a broadcast).
@@ -43,12 +44,13 @@ __device__ __forceinline__ T clamp0(T v) {
 // IoU of boxes p and q given as (x1, y1, x2, y2).
 template <typename T>
 __device__ __forceinline__ T iou_of(const T* p, const T* q) {
+  // A NaN coordinate gives NaN, as torchvision (fmin/fmax below would drop it); in nms such a
+  // box then suppresses nothing (NaN > threshold is false), as on the CPU.
+  for (int c = 0; c < 4; ++c)
+    if (p[c] != p[c] || q[c] != q[c]) return static_cast<T>(NAN);
   const T pa = clamp0(p[2] - p[0]) * clamp0(p[3] - p[1]);
   const T qa = clamp0(q[2] - q[0]) * clamp0(q[3] - q[1]);
-  // A box without area has IoU 0 (inter would be 0 anyway), but a NaN coordinate gives area 0
-  // here while fmin/fmax drop the NaN below, so inter could be > 0: such a box then suppressed
-  // boxes in nms, which the CPU kernel (no-area boxes suppress nothing) and the reference never do.
-  if (!(pa > T(0)) || !(qa > T(0))) return T(0);
+  if (!(pa > T(0)) || !(qa > T(0))) return T(0);  // a box without area overlaps nothing
   const T w = clamp0(min(p[2], q[2]) - max(p[0], q[0]));
   const T h = clamp0(min(p[3], q[3]) - max(p[1], q[1]));
   const T inter = w * h;

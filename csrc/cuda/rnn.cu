@@ -96,7 +96,7 @@ __global__ void elman_fwd_kernel(int64_t B, int64_t H, int64_t t, const int64_t*
   for (int64_t idx = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; idx < n; idx += (int64_t)gridDim.x * blockDim.x) {
     const int64_t b = idx / H, j = idx - b * H;
     const T a = h[idx] + bias_at(b_ih, j) + bias_at(b_hh, j);
-    const T y = relu ? (a > T(0) ? a : T(0)) : tanh(a);
+    const T y = relu ? (a < T(0) ? T(0) : a) : tanh(a);  // relu keeps NaN, as std::max on the CPU
     h[idx] = row_active(lengths, b, t) ? y : hp[idx];
   }
 }
@@ -177,7 +177,7 @@ __global__ void elman_bwd_kernel(int64_t B, int64_t H, int64_t t, const int64_t*
       continue;
     }
     const T d = dh[idx] + grad_at(go, idx);
-    dg[idx] = relu ? (y[idx] > T(0) ? d : T(0)) : d * (T(1) - y[idx] * y[idx]);
+    dg[idx] = relu ? (y[idx] <= T(0) ? T(0) : d) : d * (T(1) - y[idx] * y[idx]);
     dh[idx] = T(0);
   }
 }

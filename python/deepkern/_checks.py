@@ -41,7 +41,7 @@ def arrays(op: str, dtypes=FLOATS, same_dtype: bool = True, **named):
 
     All arrays must be NumPy or all CuPy (no mixing), of a dtype in ``dtypes``, and (when
     ``same_dtype``) of one dtype: float32 and float64 are never promoted silently.
-    Non-contiguous arrays are copied once to C order.
+    Non-contiguous arrays and arrays in the other byte order are copied once to native C order.
     """
     xp = None
     first_name, first = None, None
@@ -58,7 +58,12 @@ def arrays(op: str, dtypes=FLOATS, same_dtype: bool = True, **named):
             raise TypeError(f"{op}: {first_name} is {_kind(first)} but {name} is {_kind(x)}; "
                             "put all arguments on one device")
         if x.dtype not in _dtype_set(dtypes):
-            raise TypeError(f"{op}: {name} must be {' or '.join(dtypes)}, got {x.dtype}")
+            if not x.dtype.isnative and x.dtype.newbyteorder("=") in _dtype_set(dtypes):
+                x = x.astype(x.dtype.newbyteorder("="))  # e.g. big-endian '>f4' read from a file
+                if name == first_name:
+                    first = x
+            else:
+                raise TypeError(f"{op}: {name} must be {' or '.join(dtypes)}, got {x.dtype.name}")
         if same_dtype and x.dtype != first.dtype:
             raise TypeError(f"{op}: {name} is {x.dtype} but {first_name} is {first.dtype} "
                             "(no implicit promotion; cast one with .astype)")

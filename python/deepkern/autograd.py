@@ -214,7 +214,8 @@ class Tensor:
     def backward(self, grad=None):
         """Accumulate d(self)/d(leaf) * grad into every leaf's ``.grad``.
 
-        ``grad`` defaults to ones for a one-element tensor; otherwise it is required.
+        ``grad`` (an array, Tensor or Python number, of this tensor's shape) defaults to ones for
+        a one-element tensor; otherwise it is required.
         """
         if not self.requires_grad:
             raise RuntimeError("backward: this tensor does not require grad (no input had requires_grad=True)")
@@ -225,6 +226,8 @@ class Tensor:
             grad = xp.ones_like(self.data)
         else:
             grad = grad.data if isinstance(grad, Tensor) else grad
+            if not is_array(grad):  # a Python or NumPy number, or a list
+                grad = xp.asarray(grad, dtype=self.dtype)
             if tuple(grad.shape) != self.shape:
                 raise ValueError(f"backward: grad has shape {tuple(grad.shape)} but the tensor has shape {self.shape}")
         if self._ctx is None:

@@ -88,3 +88,23 @@ def test_cpu_extension_checks_sizes_itself():
         dk._cpu.activation_forward("relu", x, ro, 0.0)
     with pytest.raises(ValueError, match="unknown kind"):
         dk._cpu.activation_forward("gelu", x, np.zeros(10, np.float32), 0.0)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_keeps_nan_and_its_gradient_passes_through_there(device, dtype):
+    """ops.relu and F.relu turned NaN into 0, hiding a diverging network's NaNs; PyTorch keeps
+    NaN, and its gradient at NaN is 1 (relu(x) = x < 0 ? 0 : x, relu' = x <= 0 ? 0 : 1)."""
+    import deepkern as dk
+    import deepkern.functional as F
+    xp = xp_for(device)
+    x = np.array([np.nan, 1.0, -1.0, 0.0, np.inf, -np.inf] * 11, dtype)  # past one vector width
+    out = to_host(ops.relu(xp.asarray(x)))
+    np.testing.assert_array_equal(out, np.where(x < 0, 0, x))
+    assert np.isnan(out[::6]).all()
+    t = dk.Tensor(xp.asarray(x), requires_grad=True)
+    y = F.relu(t)
+    y.backward(xp.ones_like(t.data))
+    assert np.isnan(to_host(y.data)[::6]).all()
+    np.testing.assert_array_equal(to_host(t.grad), np.tile([1, 1, 0, 0, 1, 0], 11))
+    np.testing.assert_array_equal(to_host(dk.nn.ReLU()(dk.Tensor(xp.asarray(x))).data), out)

@@ -86,6 +86,15 @@ def test_errors_name_id_and_table_size():
         ops.embedding_backward(np.zeros((1, 2)), np.array([1]), 5, padding_idx=5)
 
 
+def test_functional_embedding_with_a_0d_weight_is_the_ops_error():
+    """F.embedding read weight.shape[0] before checking: a 0-d weight raised IndexError."""
+    for weight in (np.array(3.0, np.float32), dk.Tensor(np.array(3.0, np.float32), requires_grad=True),
+                   np.zeros(5, np.float32)):
+        with pytest.raises(ValueError, match=r"embedding: weight must be 2-D \(num_embeddings, embedding_dim\), "
+                                             r"got shape \((5,)?\)"):
+            F.embedding(weight, np.array([0]))
+
+
 def test_cpu_extension_checks_ids_and_sizes_itself():
     w = np.zeros((4, 3), np.float32)
     with pytest.raises(ValueError, match="embedding_forward: id 4 is out of range for num_embeddings=4"):

@@ -198,6 +198,76 @@ def test_gradcheck_linear():
     gradcheck(F.linear, rng.standard_normal((2, 3, 3)), w, b)  # (*, in) input
 
 
+def _matmul_shapes(draw_batch, m, n, k, a_vec, b_vec):
+    """Shapes of a, b for torch.matmul: 1-D vectors, or batched matrices with broadcast batches."""
+    batch_a, batch_b = draw_batch
+    a = (k,) if a_vec else (*batch_a, m, k)
+    b = (k,) if b_vec else (*batch_b, k, n)
+    return a, b
+
+
+batches = st.sampled_from([((), ()), ((3,), ()), ((), (2,)), ((2,), (2,)), ((2, 1), (3,)), ((1, 3), (2, 1)),
+                           ((4, 2, 3), (1, 3)), ((0,), ()), ((2, 0), (1,)), ((1,), (1, 1, 2))])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(batch=batches, m=st.integers(0, 9), n=st.integers(0, 9), k=st.integers(0, 9), a_vec=st.booleans(),
+       b_vec=st.booleans(), ta=st.booleans(), tb=st.booleans(), seed=st.integers(0, 2**31 - 1))
+def test_matmul_nd_and_1d_follow_numpy_rules(device, dtype, batch, m, n, k, a_vec, b_vec, ta, tb, seed):
+    """1-D operands, more than 3 dims and broadcast batch dims, as np.matmul / torch.matmul."""
+    xp = xp_for(device)
+    rng = np.random.default_rng(seed)
+    sa, sb = _matmul_shapes(batch, m, n, k, a_vec, b_vec)
+    a = rng.standard_normal(sa[:-2] + sa[-2:][::-1] if ta and len(sa) > 1 else sa).astype(dtype)
+    b = rng.standard_normal(sb[:-2] + sb[-2:][::-1] if tb and len(sb) > 1 else sb).astype(dtype)
+    y = ops.matmul(xp.asarray(a), xp.asarray(b), trans_a=ta, trans_b=tb)
+    expected = ref.matmul(a, b, trans_a=ta, trans_b=tb)
+    assert y.shape == expected.shape and y.dtype == dtype
+    assert_matches_reference(y, ref.matmul, a, b, trans_a=ta, trans_b=tb)
+
+
+def test_matmul_accepts_the_other_byte_order():
+    """A big-endian float32 array (as read from a file) is float32: converted, not refused."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((3, 4)).astype(">f4"), rng.standard_normal((4, 2)).astype(np.float32)
+    y = ops.matmul(a, b)
+    assert y.dtype == np.float32 and y.dtype.isnative
+    np.testing.assert_allclose(y, a.astype(np.float32) @ b, rtol=1e-6)
+    assert ops.matmul(b.T.astype(">f4"), a.T.astype(">f4")).dtype == np.float32  # both, and the first
+    with pytest.raises(TypeError, match="matmul: a must be float32 or float64, got int32$"):
+        ops.matmul(np.zeros((3, 4), ">i4"), b)
+
+
+@pytest.mark.parametrize("sa,sb", [((10,), (5, 10, 5)), ((10,), (5, 5, 10, 5)), ((5, 10, 5), (5,)), ((4,), (4,)),
+                                   ((2, 1, 3, 4), (5, 4, 2)), ((3, 4), (2, 4, 5)), ((2, 3, 4), (4, 5))])
+def test_functional_matmul_backward_with_1d_and_broadcast_operands(sa, sb):
+    """(10,) @ (5, 10, 5) raised "cannot reshape" in backward; every case now matches the
+    finite-difference gradient, and the forward is the GEMM kernel's."""
+    rng = np.random.default_rng(0)
+    gradcheck(F.matmul, rng.standard_normal(sa), rng.standard_normal(sb))
+
+
+def test_functional_batched_matmul_runs_on_the_gemm_kernel(monkeypatch):
+    calls = []
+    real = dk._backend.kernels
+
+    class Spy:
+        def __init__(self, k):
+            self.k = k
+
+        def __getattr__(self, name):
+            if name == "gemm":
+                calls.append(name)
+            return getattr(self.k, name)
+    monkeypatch.setattr(dk.ops.gemm, "kernels", lambda xp: Spy(real(xp)))
+    monkeypatch.setattr(np, "matmul", None)  # NumPy's matmul is not used
+    a = dk.Tensor(np.ones((4, 3, 5), np.float32), requires_grad=True)
+    b = dk.Tensor(np.ones((4, 5, 2), np.float32), requires_grad=True)
+    (a @ b).sum().backward()
+    assert len(calls) == 3  # forward, grad a, grad b
+
+
 def test_gradcheck_tensor_matmul():
     rng = np.random.default_rng(1)
     gradcheck(lambda a, b: a @ b, rng.standard_normal((4, 6)), rng.standard_normal((6, 3)))
@@ -206,14 +276,18 @@ def test_gradcheck_tensor_matmul():
 
 def test_errors_name_op_argument_and_values():
     f32, f64 = np.zeros((3, 4), np.float32), np.zeros((4, 5))
-    with pytest.raises(ValueError, match=r"matmul: inner dimensions differ: op\(a\) is \(3, 4\) "
-                                         r"\(a.shape=\(3, 4\)\) but op\(b\) is \(3, 4\)"):
+    with pytest.raises(ValueError, match=r"matmul: inner dimensions differ: op\(a\) has 4 columns "
+                                         r"\(a.shape=\(3, 4\)\) but op\(b\) has 3 rows \(b.shape=\(3, 4\)\)$"):
         ops.matmul(f32, f32)
+    with pytest.raises(ValueError, match=r"op\(a\) has 3 columns \(a.shape=\(3, 4\), trans_a\) but op\(b\) has 4 "
+                                         r"rows \(b.shape=\(4, 5\)\)"):
+        ops.matmul(f32, np.zeros((4, 5), np.float32), trans_a=True)
     with pytest.raises(TypeError, match="matmul: b is float64 but a is float32"):
         ops.matmul(f32, f64)
-    with pytest.raises(ValueError, match=r"matmul: a must be 2-D \(M, K\) or 3-D \(B, M, K\), got shape \(4,\)"):
-        ops.matmul(np.zeros(4), f64)
-    with pytest.raises(ValueError, match=r"matmul: batch sizes differ: a.shape=\(2, 3, 4\), b.shape=\(3, 4, 5\)"):
+    with pytest.raises(ValueError, match=r"matmul: b must be 1-D or more, e.g. \(\.\.\., K, N\), got a 0-D array"):
+        ops.matmul(np.zeros(4), np.zeros(()))
+    with pytest.raises(ValueError, match=r"matmul: batch dimensions \(2,\) of a and \(3,\) of b do not broadcast "
+                                         r"\(a.shape=\(2, 3, 4\), b.shape=\(3, 4, 5\)\)"):
         ops.matmul(np.zeros((2, 3, 4)), np.zeros((3, 4, 5)))
     with pytest.raises(TypeError, match="matmul: a must be float32 or float64, got int64"):
         ops.matmul(np.zeros((3, 4), np.int64), f64)

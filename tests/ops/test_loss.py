@@ -170,12 +170,14 @@ def test_errors_name_argument_and_values():
         ops.cross_entropy(logits, np.array([0, 1, 5, 2]))
     with pytest.raises(ValueError, match=r"target contains label -1 outside \[0, 5\)"):
         ops.cross_entropy(logits, np.array([0, -1, 4, 2]))
-    with pytest.raises(ValueError, match=r"cross_entropy: logits must be \(N, C\) or \(N, C, d1, ...\), got shape \(5,\)"):
+    with pytest.raises(ValueError, match=r"cross_entropy: logits must be \(C,\) with a 0-d target, \(N, C\) or "
+                                         r"\(N, C, d1, ...\), got shape \(5,\)"):
         ops.cross_entropy(np.zeros(5, np.float32), np.array([1]))
     with pytest.raises(ValueError, match=r"cross_entropy: target must have shape \(4,\) to match logits of "
                                          r"shape \(4, 5\), got \(4, 1\)"):
         ops.cross_entropy(logits, np.zeros((4, 1), np.int64))
-    with pytest.raises(TypeError, match=r"cross_entropy: target must be an integer array, got float32"):
+    with pytest.raises(ValueError, match=r"cross_entropy: target must be integer class ids of shape \(4,\) or class "
+                                         r"probabilities of the logits' shape \(4, 5\), got float32 of shape \(4,\)"):
         ops.cross_entropy(logits, np.zeros(4, np.float32))
     with pytest.raises(ValueError, match=r"cross_entropy: weight must have shape \(5,\) \(one per class\), got \(4,\)"):
         ops.cross_entropy(logits, np.zeros(4, np.int64), weight=np.ones(4, np.float32))
@@ -246,3 +248,90 @@ def test_non_contiguous_logits_and_targets():
                              np.ascontiguousarray(logits), np.ascontiguousarray(target), reduction="none")
     x, y = rng.standard_normal((4, 6))[:, ::2], rng.standard_normal((6, 4)).T[:, :3]
     assert_matches_reference(ops.mse_loss(x, y), ref.mse_loss, x, y)
+
+
+# ---- class-probability targets, label smoothing, unbatched inputs (PyTorch accepts them) ----------
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@given(data=st.data())
+def test_cross_entropy_soft_targets_and_label_smoothing_match_reference(device, dtype, data):
+    xp = xp_for(device)
+    logits, target, weight, ignore_index, reduction, _ = data.draw(class_problems(dtype))
+    eps = data.draw(st.sampled_from([0.0, 0.1, 1.0]))
+    if data.draw(st.booleans()):  # class probabilities of the logits' shape
+        rng = np.random.default_rng(0)
+        target = rng.dirichlet(np.ones(logits.shape[1]), size=(logits.shape[0],) + logits.shape[2:])
+        target = np.moveaxis(target, -1, 1).astype(dtype)
+        ignore_index = -100
+    elif eps == 0:
+        eps = 0.2
+    w = None if weight is None else xp.asarray(weight)
+    out = ops.cross_entropy(xp.asarray(logits), xp.asarray(target), w, ignore_index, reduction, label_smoothing=eps)
+    assert_matches_reference(out, ref.cross_entropy, logits, target, weight, ignore_index, reduction, eps)
+
+
+def test_cross_entropy_soft_targets_and_label_smoothing_match_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 4, 3))
+    probs = np.moveaxis(rng.dirichlet(np.ones(4), size=(5, 3)), -1, 1)
+    ids = rng.integers(0, 4, (5, 3))
+    ids[0, 1] = 2
+    w = rng.uniform(0.5, 2, 4)
+    for xx, target, kw in [(x, probs, {}), (x, probs, {"label_smoothing": 0.3}), (x, probs, {"weight": w}),
+                           (x, ids, {"label_smoothing": 0.1}),
+                           (x, ids, {"label_smoothing": 0.25, "weight": w, "ignore_index": 2}),
+                           (x[:, :, 0], probs[:, :, 0], {"label_smoothing": 0.2}),
+                           (x[:, :, 0], ids[:, 0], {"label_smoothing": 0.2, "weight": w})]:
+        for reduction in REDUCTIONS:
+            expected = torch.nn.functional.cross_entropy(
+                torch.tensor(xx), torch.tensor(target), reduction=reduction,
+                **{k: torch.tensor(v) if k == "weight" else v for k, v in kw.items()}).numpy()
+            got = F.cross_entropy(dk.Tensor(xx), target, reduction=reduction, **kw).numpy()
+            np.testing.assert_allclose(got, expected, rtol=1e-12, err_msg=f"{kw} {reduction}")
+    # unbatched: (C,) logits with a 0-d class id, or (C,) probabilities; nll_loss (C,)
+    for target in (np.array(2), probs[0, :, 0]):
+        for reduction in REDUCTIONS:
+            expected = torch.nn.functional.cross_entropy(torch.tensor(x[0, :, 0]), torch.tensor(target),
+                                                         reduction=reduction, label_smoothing=0.1).numpy()
+            got = F.cross_entropy(dk.Tensor(x[0, :, 0]), target, reduction=reduction, label_smoothing=0.1).numpy()
+            assert got.shape == expected.shape == ()
+            np.testing.assert_allclose(got, expected, rtol=1e-12)
+    for reduction in REDUCTIONS:
+        expected = torch.nn.functional.nll_loss(torch.tensor(x[0, :, 0]), torch.tensor(1), reduction=reduction)
+        assert F.nll_loss(dk.Tensor(x[0, :, 0]), np.array(1), reduction=reduction).numpy() == expected.numpy()
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_soft_cross_entropy_and_unbatched_gradchecks(reduction):
+    rng = np.random.default_rng(1)
+    probs = np.moveaxis(rng.dirichlet(np.ones(5), size=(3, 2)), -1, 1)
+    ids = np.array([[0, 4], [2, 1], [3, 3]])
+    w = rng.uniform(0.5, 2, 5)
+    gradcheck(lambda x: F.cross_entropy(x, probs, reduction=reduction), rng.standard_normal((3, 5, 2)))
+    gradcheck(lambda x: F.cross_entropy(x, probs, w, reduction=reduction, label_smoothing=0.2),
+              rng.standard_normal((3, 5, 2)))
+    gradcheck(lambda x: F.cross_entropy(x, ids, w, ignore_index=3, reduction=reduction, label_smoothing=0.3),
+              rng.standard_normal((3, 5, 2)))
+    gradcheck(lambda x: F.cross_entropy(x, np.array(3), reduction=reduction, label_smoothing=0.1),
+              rng.standard_normal(5))
+    gradcheck(lambda x: F.cross_entropy(x, probs[0, :, 0], reduction=reduction), rng.standard_normal(5))
+    gradcheck(lambda x: F.nll_loss(x, np.array(3), reduction=reduction), rng.standard_normal(5))
+    loss = dk.nn.CrossEntropyLoss(label_smoothing=0.1)(dk.Tensor(np.zeros((2, 5))), np.array([0, 1]))
+    np.testing.assert_allclose(loss.item(), np.log(5))
+
+
+def test_soft_target_errors_name_the_argument():
+    x = np.zeros((2, 3))
+    with pytest.raises(ValueError, match="cross_entropy: ignore_index is not supported for class-probability targets"):
+        ops.cross_entropy(x, np.full((2, 3), 1 / 3), ignore_index=0)
+    with pytest.raises(ValueError, match=r"cross_entropy: target must be integer class ids of shape \(2,\) or class "
+                                         r"probabilities of the logits' shape \(2, 3\), got float64 of shape \(2, 2\)"):
+        ops.cross_entropy(x, np.full((2, 2), 0.5))
+    with pytest.raises(ValueError, match=r"cross_entropy: label_smoothing must be in \[0.0, 1.0\], got 1.5"):
+        ops.cross_entropy(x, np.array([0, 1]), label_smoothing=1.5)
+    with pytest.raises(TypeError, match="cross_entropy: target is float32 but logits is float64"):
+        ops.cross_entropy(x, np.full((2, 3), 1 / 3, np.float32))
+    with pytest.raises(ValueError, match="binary_cross_entropy: input must hold probabilities in \\[0, 1\\], got NaN"):
+        ops.binary_cross_entropy(np.array([0.5, np.nan]), np.array([1.0, 1.0]))

@@ -125,25 +125,25 @@ class Log(Function):
 
 
 class MatMul(Function):
-    """a @ b for 2-D operands through the GEMM kernel; batched (n-D) through the array module."""
+    """a @ b with NumPy's matmul rules (1-D, 2-D, batched with broadcasting); every product,
+    forward and backward, runs on the GEMM kernel."""
 
     def forward(self, a, b):
         self.save_for_backward(a, b)
-        if a.ndim == 2 and b.ndim == 2:
-            return ops.matmul(a, b)
-        return array_module(a).matmul(a, b)
+        return ops.matmul(a, b)
 
     def backward(self, g):
         a, b = self.saved
-        if a.ndim == 2 and b.ndim == 2:
-            return ops.matmul(g, b, trans_b=True), ops.matmul(a, g, trans_a=True)
-        xp = array_module(a)
-        a2 = a[None] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
-        g2 = g.reshape(a2.shape[:-1] + b2.shape[-1:]) if (a.ndim == 1 or b.ndim == 1) else g
-        ga = xp.matmul(g2, xp.swapaxes(b2, -1, -2))
-        gb = xp.matmul(xp.swapaxes(a2, -1, -2), g2)
-        return _unbroadcast(ga, a2.shape).reshape(a.shape), _unbroadcast(gb, b2.shape).reshape(b.shape)
+        a2 = a.reshape(1, -1) if a.ndim == 1 else a       # a row
+        b2 = b.reshape(-1, 1) if b.ndim == 1 else b       # a column
+        batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        g2 = g.reshape(batch + (a2.shape[-2], b2.shape[-1]))
+        ga = gb = None
+        if self.needs_input_grad[0]:  # dL/da = g @ b^T, summed over the batch dims a was broadcast on
+            ga = _unbroadcast(ops.matmul(g2, b2, trans_b=True), a2.shape).reshape(a.shape)
+        if self.needs_input_grad[1]:  # dL/db = a^T @ g
+            gb = _unbroadcast(ops.matmul(a2, g2, trans_a=True), b2.shape).reshape(b.shape)
+        return ga, gb
 
 
 class Sum(Function):
@@ -396,8 +396,8 @@ def transpose(x, axes=None):
 
 
 def matmul(a, b):
-    """a @ b: (M, K) @ (K, N) -> (M, N) through the GEMM kernel; 1-D and batched (..., M, K)
-    operands broadcast as NumPy's matmul."""
+    """a @ b: (M, K) @ (K, N) -> (M, N); 1-D operands and batched (..., M, K) @ (..., K, N) with
+    broadcast batch dimensions as torch.matmul, all through the GEMM kernel."""
     return MatMul.apply(*_operands(a, b, "matmul"))
 
 

@@ -7,8 +7,9 @@ from ..autograd import Function, Tensor
 
 class Embedding(Function):
     def forward(self, weight, ids, padding_idx=None):
+        out = ops.embedding(weight, ids)  # checks weight (V, D) and ids first
         self.ids, self.num_embeddings, self.padding_idx = ids, weight.shape[0], padding_idx
-        return ops.embedding(weight, ids)
+        return out
 
     def backward(self, grad):
         return ops.embedding_backward(grad, self.ids, self.num_embeddings, self.padding_idx), None

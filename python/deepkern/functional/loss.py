@@ -29,6 +29,21 @@ class CrossEntropy(Function):
         return ops.cross_entropy_backward(grad, logits, target, row_max, row_logsum, weight, *self.options), None, None
 
 
+class SoftCrossEntropy(Function):
+    """cross_entropy with class-probability targets or label smoothing."""
+
+    def forward(self, logits, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+        loss, logp = ops.loss.soft_cross_entropy_forward(logits, target, weight, ignore_index, reduction,
+                                                         label_smoothing)
+        self.save_for_backward(logp, target, weight)
+        self.options = (ignore_index, reduction, label_smoothing)
+        return loss
+
+    def backward(self, grad):
+        logp, target, weight = self.saved
+        return ops.loss.soft_cross_entropy_backward(grad, logp, target, weight, *self.options), None, None
+
+
 class NLLLoss(Function):
     def forward(self, logp, target, weight=None, ignore_index=-100, reduction="mean"):
         self.save_for_backward(logp, target, weight)
@@ -80,15 +95,40 @@ def _no_target_grad(op, target):
         raise ValueError(f"{op}: gradients wrt target are not supported; pass target.detach()")
 
 
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean"):
-    """Cross-entropy of logits (N, C) or (N, C, d1, ...) against integer targets (N,) or
-    (N, d1, ...): one fused log-softmax + NLL kernel. Returns a 0-d Tensor unless reduction='none'."""
+def _unbatched(input, target, reduction, fn):
+    """(C,) scores with a 0-d class target: the batched op on (1, C), as PyTorch takes them."""
+    t = target.data if isinstance(target, Tensor) else target
+    if input.ndim == 1 and getattr(t, "ndim", None) == 0:
+        loss = fn(input.reshape(1, -1), t.reshape(1))
+        return loss.reshape(()) if reduction == "none" else loss
+    return fn(input, target)
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """Cross-entropy of logits (N, C) or (N, C, d1, ...) against integer class targets (N,) or
+    (N, d1, ...) (one fused log-softmax + NLL kernel), or against class probabilities of the
+    logits' shape; logits (C,) with a 0-d target is one unbatched sample. ``label_smoothing``
+    in [0, 1] mixes the target with the uniform distribution (PyTorch's formula, weights and
+    'mean' included). Returns a 0-d Tensor unless reduction='none'."""
+    t = target.data if isinstance(target, Tensor) else target
+    soft = ops.loss.is_soft(t, label_smoothing)
+    probabilities = getattr(getattr(t, "dtype", None), "kind", "") == "f"
+    if input.ndim == 1 and getattr(t, "ndim", None) == (1 if probabilities else 0):  # one unbatched sample
+        loss = cross_entropy(input.reshape(1, -1), t.reshape((1,) + tuple(t.shape)), weight, ignore_index,
+                             reduction, label_smoothing)
+        return loss.reshape(()) if reduction == "none" else loss
+    if soft:
+        _no_target_grad("cross_entropy", target)
+        return SoftCrossEntropy.apply(input, t, weight, ignore_index=ignore_index, reduction=reduction,
+                                      label_smoothing=label_smoothing)
     return CrossEntropy.apply(input, target, weight, ignore_index=ignore_index, reduction=reduction)
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
-    """NLL of log-probabilities (N, C) or (N, C, d1, ...) (e.g. log_softmax output) at integer targets."""
-    return NLLLoss.apply(input, target, weight, ignore_index=ignore_index, reduction=reduction)
+    """NLL of log-probabilities (N, C) or (N, C, d1, ...) (e.g. log_softmax output) at integer
+    targets; (C,) with a 0-d target is one unbatched sample."""
+    return _unbatched(input, target, reduction, lambda x, y: NLLLoss.apply(
+        x, y, weight, ignore_index=ignore_index, reduction=reduction))
 
 
 def mse_loss(input, target, reduction="mean"):

@@ -35,15 +35,18 @@ class _Loss(Module):
 
 
 class CrossEntropyLoss(_Loss):
-    """Cross-entropy of logits (N, C) or (N, C, d1, ...) against class ids (N,) or (N, d1, ...)."""
+    """Cross-entropy of logits (N, C) or (N, C, d1, ...) against class ids (N,) or (N, d1, ...)
+    or class probabilities of the logits' shape, with optional ``label_smoothing``."""
 
-    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean"):
+    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0):
         super().__init__(reduction)
         self.register_buffer("weight", _array(weight))
         self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
 
     def forward(self, input, target):
-        return self._call(F.cross_entropy, input, target, self.weight, self.ignore_index, self.reduction)
+        return self._call(F.cross_entropy, input, target, self.weight, self.ignore_index, self.reduction,
+                          self.label_smoothing)
 
 
 class NLLLoss(_Loss):

@@ -29,7 +29,7 @@ def _backward(kind, saved, grad_out, slope, op):
 
 
 def relu(x, out=None):
-    """max(x, 0) elementwise."""
+    """max(x, 0) elementwise; NaN stays NaN (as torch.relu)."""
     return _forward("relu", x, 0.0, out, "relu")
 
 
@@ -49,7 +49,8 @@ def tanh(x, out=None):
 
 
 def relu_backward(grad_out, x):
-    """Gradient of relu wrt its input x: grad_out where x > 0, else 0."""
+    """Gradient of relu wrt its input x: 0 where x <= 0, else grad_out (NaN passes through, as
+    in PyTorch)."""
     return _backward("relu", x, grad_out, 0.0, "relu_backward")
 
 

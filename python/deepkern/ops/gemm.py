@@ -1,9 +1,11 @@
-"""Matrix products: matmul (2-D, with transposes, or batched 3-D), linear (x @ w.T + b) and
-its backward. NumPy arrays run the CPU GEMM (packed, register-blocked, multithreaded), CuPy
+"""Matrix products: matmul (NumPy's rules: 1-D, 2-D with transposes, batched with broadcast
+batch dimensions), linear (x @ w.T + b) and its backward. NumPy arrays run the CPU GEMM (packed, register-blocked, multithreaded), CuPy
 arrays the CUDA GEMM on CuPy's current stream."""
 from __future__ import annotations
 
 from math import prod
+
+import numpy as np
 
 from .. import _checks
 from .._backend import kernels
@@ -25,38 +27,61 @@ def _output(op, out, shape, dtype, xp, *inputs):
     return _checks.output(op, out, shape, dtype, xp)
 
 
-def matmul(a, b, trans_a=False, trans_b=False, out=None):
-    """op(a) @ op(b), where op transposes the last two dimensions when trans_* is True.
+def _batched(x, batch, nb, xp):
+    """x (*x_batch, R, C) as the kernel takes it: 2-D when one matrix serves every batch item,
+    else (nb, R, C) (broadcast batch dimensions are materialized)."""
+    if prod(x.shape[:-2]) == 1:
+        return x.reshape(x.shape[-2:])
+    if tuple(x.shape[:-2]) != batch:
+        x = xp.ascontiguousarray(xp.broadcast_to(x, batch + x.shape[-2:]))
+    return x.reshape((nb,) + x.shape[-2:])
 
-    Shapes:
-      2-D:      op(a) (M, K) @ op(b) (K, N) -> (M, N)
-      batched:  op(a) (B, M, K) or (M, K) @ op(b) (B, K, N) or (K, N) -> (B, M, N);
-                at least one operand is 3-D and a 2-D operand is shared by every batch item.
-    a is (M, K), or (K, M) when trans_a; b is (K, N), or (N, K) when trans_b.
-    float32 or float64, both the same dtype. ``out`` (optional) is a preallocated C-contiguous
-    result of the right shape and dtype.
+
+def matmul(a, b, trans_a=False, trans_b=False, out=None):
+    """op(a) @ op(b) with NumPy's / PyTorch's matmul rules, where op transposes the last two
+    dimensions when trans_* is True.
+
+    Shapes (a is (..., M, K), or (..., K, M) when trans_a; b is (..., K, N), or (..., N, K) when
+    trans_b):
+      2-D:      (M, K) @ (K, N) -> (M, N)
+      batched:  (*Ba, M, K) @ (*Bb, K, N) -> (*B, M, N), B the broadcast of Ba and Bb; an
+                operand without (or with size-1) batch dimensions is shared by every item
+      1-D:      a (K,) is a row (1, K) and b (K,) a column (K, 1) whose unit dimension is
+                dropped from the result (trans_* do not apply to a 1-D operand)
+    float32 or float64, both the same dtype. Every product runs on the GEMM kernel (one call for
+    the whole batch). ``out`` (optional) is a preallocated C-contiguous result of the right
+    shape and dtype.
     """
     op = "matmul"
     xp, (a, b) = _checks.arrays(op, a=a, b=b)
-    for name, x in (("a", a), ("b", b)):
-        if x.ndim not in (2, 3):
-            raise ValueError(f"{op}: {name} must be 2-D (M, K) or 3-D (B, M, K), got shape {tuple(x.shape)}")
-    trans_a, trans_b = bool(trans_a), bool(trans_b)
-    (m, k), (kb, n) = _dims(a, trans_a), _dims(b, trans_b)
+    for name, x, layout in (("a", a, "(..., M, K)"), ("b", b, "(..., K, N)")):
+        if x.ndim == 0:
+            raise ValueError(f"{op}: {name} must be 1-D or more, e.g. {layout}, got a 0-D array")
+    trans_a, trans_b = bool(trans_a) and a.ndim > 1, bool(trans_b) and b.ndim > 1
+    a2 = a.reshape(1, -1) if a.ndim == 1 else a
+    b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+    (m, k), (kb, n) = _dims(a2, trans_a), _dims(b2, trans_b)
     if k != kb:
-        raise ValueError(f"{op}: inner dimensions differ: op(a) is {(m, k)} (a.shape={tuple(a.shape)}) "
-                         f"but op(b) is {(kb, n)} (b.shape={tuple(b.shape)})")
-    if a.ndim == 3 and b.ndim == 3 and a.shape[0] != b.shape[0]:
-        raise ValueError(f"{op}: batch sizes differ: a.shape={tuple(a.shape)}, b.shape={tuple(b.shape)}")
-    batch = a.shape[0] if a.ndim == 3 else b.shape[0] if b.ndim == 3 else None
-    shape = (m, n) if batch is None else (batch, m, n)
+        raise ValueError(f"{op}: inner dimensions differ: op(a) has {k} columns (a.shape={tuple(a.shape)}"
+                         f"{', trans_a' if trans_a else ''}) but op(b) has {kb} rows (b.shape={tuple(b.shape)}"
+                         f"{', trans_b' if trans_b else ''})")
+    try:
+        batch = tuple(np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]))
+    except ValueError:
+        raise ValueError(f"{op}: batch dimensions {tuple(a.shape[:-2])} of a and {tuple(b.shape[:-2])} of b do not "
+                         f"broadcast (a.shape={tuple(a.shape)}, b.shape={tuple(b.shape)})") from None
+    shape = batch + ((m,) if a.ndim > 1 else ()) + ((n,) if b.ndim > 1 else ())
     out = _output(op, out, shape, a.dtype, xp, a, b)
-    if a.ndim == 3 and b.ndim == 2 and not trans_a:
+    nb = prod(batch)
+    if out.size == 0:
+        return out
+    A, B = _batched(a2, batch, nb, xp), _batched(b2, batch, nb, xp)
+    if A.ndim == 3 and B.ndim == 2 and not trans_a:
         # (B, M, K) @ (K, N) is one (B*M, K) @ (K, N) product: one big GEMM, better blocked.
-        rows = a.shape[0] * m
-        kernels(xp).gemm(a.reshape(rows, k), b, out.reshape(rows, n), False, trans_b, 1.0, 0.0)
+        kernels(xp).gemm(A.reshape(nb * m, k), B, out.reshape(nb * m, n), False, trans_b, 1.0, 0.0)
     else:
-        kernels(xp).gemm(a, b, out, trans_a, trans_b, 1.0, 0.0)
+        o = out.reshape((nb, m, n) if A.ndim == 3 or B.ndim == 3 else (m, n))
+        kernels(xp).gemm(A, B, o, trans_a, trans_b, 1.0, 0.0)
     return out
 
 

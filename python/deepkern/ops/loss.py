@@ -1,7 +1,11 @@
 """Losses and their backward passes (array in, array out), with PyTorch's semantics.
 
 ``cross_entropy`` is one fused kernel (log-softmax + NLL, never materializing log-softmax)
-over logits (N, C) or (N, C, d1, ...) and integer class targets (N,) or (N, d1, ...).
+over logits (N, C) or (N, C, d1, ...) and integer class targets (N,) or (N, d1, ...). As in
+PyTorch it also takes class-probability targets (a float array of the logits' shape) and
+``label_smoothing``; those go through the log-softmax kernel (``soft_cross_entropy_*``).
+Unbatched inputs, logits (C,) with a 0-d class target, work as a batch of one with the batch
+dimension dropped from the result, as in PyTorch (also for ``nll_loss``).
 Reductions: 'none' (per-row / per-element losses), 'sum', 'mean'. For the class losses
 'mean' divides by the sum of the target classes' weights over non-ignored rows (the row count
 when weight is None), as PyTorch does; for the elementwise losses by the element count.
@@ -13,6 +17,7 @@ import numpy as np
 
 from .. import _checks
 from .._backend import kernels
+from .softmax import log_softmax
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -31,7 +36,8 @@ def _divide(xp, total, denom):
 def _class_target(op, x, target, weight, ignore_index, xp, what="logits"):
     """Validate (N, C, d...) scores against (N, d...) labels; returns (target int64, valid mask)."""
     if x.ndim < 2:
-        raise ValueError(f"{op}: {what} must be (N, C) or (N, C, d1, ...), got shape {tuple(x.shape)}")
+        raise ValueError(f"{op}: {what} must be (C,) with a 0-d target, (N, C) or (N, C, d1, ...), got shape "
+                         f"{tuple(x.shape)}")
     ignore_index = _checks.integer(op, "ignore_index", ignore_index)
     target = _checks.index_array(op, "target", target, xp)
     expected = (x.shape[0],) + tuple(x.shape[2:])
@@ -94,10 +100,102 @@ def cross_entropy_forward(logits, target, weight=None, ignore_index=-100, reduct
     return loss, row_max, row_logsum
 
 
-def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mean"):
-    """Cross-entropy of logits (N, C) or (N, C, d1, ...) against integer class targets (N,)
-    or (N, d1, ...): mean over the batch by default (see the module docstring)."""
-    return cross_entropy_forward(logits, target, weight, ignore_index, reduction)[0]
+def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """Cross-entropy of logits (N, C) or (N, C, d1, ...) against integer class targets (N,) or
+    (N, d1, ...), or class probabilities of the logits' shape; logits (C,) with a 0-d or (C,)
+    target is one unbatched sample. ``label_smoothing`` in [0, 1] mixes the target with the
+    uniform distribution, as PyTorch. Mean over the batch by default (see the module docstring)."""
+    if is_soft(target, label_smoothing):
+        return soft_cross_entropy_forward(logits, target, weight, ignore_index, reduction, label_smoothing)[0]
+    logits, target, squeeze = _unbatched("cross_entropy", logits, target)
+    loss = cross_entropy_forward(logits, target, weight, ignore_index, reduction)[0]
+    return loss.reshape(()) if squeeze and reduction == "none" else loss
+
+
+def _unbatched(op, x, target):
+    """(C,) scores with a 0-d target are a batch of one: ((1, C), (1,), True)."""
+    if getattr(x, "ndim", None) == 1 and getattr(target, "ndim", None) == 0:
+        return x.reshape(1, -1), target.reshape(1), True
+    return x, target, False
+
+
+def is_soft(target, label_smoothing=0.0):
+    """Whether cross_entropy takes its soft path: probability targets or label smoothing."""
+    return getattr(getattr(target, "dtype", None), "kind", "") == "f" or label_smoothing != 0
+
+
+def _soft_coefficients(op, logits, target, weight, ignore_index, label_smoothing, xp):
+    """a (logits' shape) with loss_row = -sum_c a[:, c] * log_softmax(logits)[:, c], and the
+    'mean' denominator (PyTorch's: the row count for probability targets, the summed target
+    weights of non-ignored rows for class targets)."""
+    eps = _checks.real(op, "label_smoothing", label_smoothing, 0.0, 1.0)
+    n_classes = logits.shape[1]
+    w = None if weight is None else weight.reshape((1, n_classes) + (1,) * (logits.ndim - 2))
+    if target.dtype.kind == "f":
+        if ignore_index != -100:
+            raise ValueError(f"{op}: ignore_index is not supported for class-probability targets")
+        if tuple(target.shape) != tuple(logits.shape):
+            raise ValueError(f"{op}: target must be integer class ids of shape "
+                             f"{(logits.shape[0],) + tuple(logits.shape[2:])} or class probabilities of the logits' "
+                             f"shape {tuple(logits.shape)}, got {target.dtype} of shape {tuple(target.shape)}")
+        a = target * logits.dtype.type(1 - eps) + logits.dtype.type(eps / n_classes) if eps else target
+        a = a * w if w is not None else a
+        return a.astype(logits.dtype, copy=False), logits.dtype.type(logits.size // max(n_classes, 1))
+    target, valid, _ = _class_target(op, logits, target, weight, ignore_index, xp)
+    onehot = xp.expand_dims(xp.where(valid, target, 0), 1) == xp.arange(n_classes).reshape(
+        (1, n_classes) + (1,) * (logits.ndim - 2))
+    a = onehot * logits.dtype.type(1 - eps) + logits.dtype.type(eps / n_classes)
+    a = (a * w if w is not None else a) * xp.expand_dims(valid, 1)
+    return a.astype(logits.dtype, copy=False), _class_denominator(xp, target, valid, weight, logits.dtype)
+
+
+def _soft_args(op, logits, target, weight, reduction):
+    _reduction(op, reduction)
+    if getattr(getattr(target, "dtype", None), "kind", "") == "f":  # probabilities: same dtype and device
+        xp, (logits, target, weight) = _checks.arrays(op, logits=logits, target=target, weight=weight)
+    else:
+        xp, (logits, weight) = _checks.arrays(op, logits=logits, weight=weight)
+    squeeze = logits.ndim == 1 and (target.ndim == 0 or (target.dtype.kind == "f" and target.ndim == 1))
+    if squeeze:
+        logits, target = logits.reshape(1, -1), target.reshape((1,) + tuple(target.shape))
+    if logits.ndim < 2:
+        raise ValueError(f"{op}: logits must be (C,), (N, C) or (N, C, d1, ...), got shape {tuple(logits.shape)}")
+    return xp, logits, target, weight, squeeze
+
+
+def soft_cross_entropy_forward(logits, target, weight=None, ignore_index=-100, reduction="mean",
+                               label_smoothing=0.0):
+    """cross_entropy with class-probability targets or label smoothing. Returns ``(loss, logp)``
+    (logp = log_softmax(logits, axis=1), which the backward needs)."""
+    op = "cross_entropy"
+    xp, logits, target, weight, squeeze = _soft_args(op, logits, target, weight, reduction)
+    a, denom = _soft_coefficients(op, logits, target, weight, ignore_index, label_smoothing, xp)
+    logp = log_softmax(logits, axis=1)
+    with np.errstate(invalid="ignore"):  # 0 * -inf where a class has probability 0: PyTorch's NaN too
+        rows = -(a * logp).sum(axis=1)
+    if reduction == "sum":
+        loss = xp.asarray(rows.sum())
+    elif reduction == "mean":
+        loss = _divide(xp, rows.sum(), denom)
+    else:
+        loss = rows.reshape(rows.shape[1:]) if squeeze else rows
+    return loss, logp
+
+
+def soft_cross_entropy_backward(grad_out, logp, target, weight=None, ignore_index=-100, reduction="mean",
+                                label_smoothing=0.0):
+    """Gradient of soft_cross_entropy_forward wrt the logits: g_row * (p * sum_c a_c - a)."""
+    op = "cross_entropy_backward"
+    xp, logp, target, weight, squeeze = _soft_args(op, logp, target, weight, reduction)
+    a, denom = _soft_coefficients(op, logp, target, weight, ignore_index, label_smoothing, xp)
+    grad_out = xp.asarray(grad_out, dtype=logp.dtype)
+    if reduction == "none":
+        g = xp.expand_dims(grad_out.reshape((logp.shape[0],) + tuple(logp.shape[2:])), 1)
+    else:
+        _checks.shape(op, "grad_out", grad_out, ())
+        g = grad_out / denom if reduction == "mean" else grad_out
+    grad = ((xp.exp(logp) * a.sum(axis=1, keepdims=True) - a) * g).astype(logp.dtype, copy=False)
+    return grad.reshape(-1) if squeeze else grad
 
 
 def cross_entropy_backward(grad_out, logits, target, row_max, row_logsum, weight=None, ignore_index=-100,
@@ -127,10 +225,15 @@ def _nll_flat_index(xp, logp, target, valid):
 
 def nll_loss(logp, target, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood of log-probabilities logp (N, C) or (N, C, d1, ...) (e.g. the
-    output of log_softmax) at integer targets: -w[t] * logp[n, t]. A gather: no kernel needed."""
+    output of log_softmax) at integer targets: -w[t] * logp[n, t]; logp (C,) with a 0-d target
+    is one unbatched sample. A gather: no kernel needed."""
     op = "nll_loss"
     _reduction(op, reduction)
     xp, (logp, weight) = _checks.arrays(op, logp=logp, weight=weight)
+    logp, target, squeeze = _unbatched(op, logp, target)
+    if squeeze:
+        loss = nll_loss(logp, target, weight, ignore_index, reduction)
+        return loss.reshape(()) if reduction == "none" else loss
     target, valid, _ = _class_target(op, logp, target, weight, ignore_index, xp, what="logp")
     picked = logp.reshape(-1)[_nll_flat_index(xp, logp, target, valid)]
     w = valid.astype(logp.dtype) if weight is None else weight[xp.where(valid, target, 0)] * valid
@@ -147,6 +250,10 @@ def nll_loss_backward(grad_out, logp, target, weight=None, ignore_index=-100, re
     op = "nll_loss_backward"
     _reduction(op, reduction)
     xp, (grad_out, logp, weight) = _checks.arrays(op, grad_out=grad_out, logp=logp, weight=weight)
+    logp, target, squeeze = _unbatched(op, logp, target)
+    if squeeze:
+        return nll_loss_backward(grad_out.reshape((1,) if reduction == "none" else ()), logp, target, weight,
+                                 ignore_index, reduction).reshape(-1)
     target, valid, _ = _class_target(op, logp, target, weight, ignore_index, xp, what="logp")
     g = _class_grad(op, xp, grad_out, target, valid, weight, reduction, logp.dtype)
     g = g if reduction != "none" else g[valid]
@@ -178,9 +285,9 @@ def _pointwise_args(op, input, target, weight=None, pos_weight=None, grad_out=No
 def _pointwise_forward(op, kind, input, target, weight, pos_weight, reduction):
     _reduction(op, reduction)
     xp, input, target, weight, pos_weight, _ = _pointwise_args(op, input, target, weight, pos_weight)
-    if kind == "bce" and input.size and bool(((input < 0) | (input > 1)).any()):
-        raise ValueError(f"{op}: input must hold probabilities in [0, 1], got values in "
-                         f"[{float(input.min())}, {float(input.max())}]")
+    if kind == "bce" and input.size and not bool(((input >= 0) & (input <= 1)).all()):  # NaN fails too
+        what = "NaN" if bool(xp.isnan(input).any()) else f"values in [{float(input.min())}, {float(input.max())}]"
+        raise ValueError(f"{op}: input must hold probabilities in [0, 1], got {what}")
     loss = xp.empty_like(input)
     kernels(xp).pointwise_loss_forward(kind, input, target, weight, pos_weight, loss)
     if reduction == "sum":

@@ -3,7 +3,8 @@ import numpy as np
 
 
 def relu(x):
-    return np.maximum(x, 0).astype(x.dtype, copy=False)
+    """x < 0 ? 0 : x: NaN stays NaN and -0 stays -0, as torch.relu."""
+    return np.where(x < 0, x.dtype.type(0), x)
 
 
 def leaky_relu(x, negative_slope=0.01):
@@ -20,7 +21,8 @@ def tanh(x):
 
 
 def relu_backward(grad_out, x):
-    return np.where(x > 0, grad_out, 0).astype(x.dtype, copy=False)
+    """grad_out where not x <= 0 (so it passes through at NaN, as PyTorch's), else 0."""
+    return np.where(x <= 0, x.dtype.type(0), grad_out)
 
 
 def leaky_relu_backward(grad_out, x, negative_slope=0.01):

@@ -11,7 +11,7 @@ def _area(b):
 
 
 def box_iou(a, b):
-    """a (N, 4), b (M, 4) -> (N, M) IoU; zero union -> 0."""
+    """a (N, 4), b (M, 4) -> (N, M) IoU; zero union -> 0; a NaN coordinate -> NaN (torchvision)."""
     a, b = a[:, None, :], b[None, :, :]
     w = np.maximum(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0)
     h = np.maximum(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0)
@@ -19,6 +19,7 @@ def box_iou(a, b):
     union = _area(a) + _area(b) - inter
     out = np.zeros(inter.shape, dtype=inter.dtype)
     np.divide(inter, union, out=out, where=union > 0)
+    out[np.isnan(a).any(axis=-1) | np.isnan(b).any(axis=-1)] = np.nan
     return out
 
 

@@ -4,8 +4,10 @@ import numpy as np
 
 
 def matmul(a, b, trans_a=False, trans_b=False):
-    """op(a) @ op(b); op transposes the last two dims. 2-D, or 3-D with a 2-D operand broadcast."""
-    return np.matmul(np.swapaxes(a, -1, -2) if trans_a else a, np.swapaxes(b, -1, -2) if trans_b else b)
+    """op(a) @ op(b) with NumPy's matmul rules; op transposes the last two dims of an operand of
+    2 or more dims (a 1-D operand is a vector either way)."""
+    return np.matmul(np.swapaxes(a, -1, -2) if trans_a and a.ndim > 1 else a,
+                     np.swapaxes(b, -1, -2) if trans_b and b.ndim > 1 else b)
 
 
 def linear(x, w, b=None):

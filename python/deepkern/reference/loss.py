@@ -51,8 +51,27 @@ def cross_entropy_forward(logits, target, weight=None, ignore_index=-100, reduct
     return nll_loss(log_softmax(logits, axis=1), target, weight, ignore_index, reduction), row_max, row_logsum
 
 
-def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mean"):
-    return nll_loss(log_softmax(logits, axis=1), target, weight, ignore_index, reduction)
+def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """PyTorch's cross_entropy, written as its source states it: class ids or probabilities,
+    label smoothing, unbatched (C,) input."""
+    if logits.ndim == 1:
+        loss = cross_entropy(logits[None], target[None], weight, ignore_index, reduction, label_smoothing)
+        return loss[0] if reduction == "none" else loss
+    logp = log_softmax(logits, axis=1)
+    n_classes = logits.shape[1]
+    w = np.ones(n_classes, logits.dtype) if weight is None else weight
+    w_b = w.reshape((1, n_classes) + (1,) * (logits.ndim - 2))
+    eps = label_smoothing
+    if target.dtype.kind == "f":  # class probabilities
+        q = target * (1 - eps) + eps / n_classes if eps else target
+        rows = -(logp * q * w_b).sum(axis=1)
+        return _reduce(rows, reduction, logits.size / n_classes)
+    nll = nll_loss(logp, target, weight, ignore_index, reduction)
+    if not eps:
+        return nll
+    t, row_w = _row_weights(target, weight, ignore_index, logits.dtype)
+    smooth = np.where(target != ignore_index, -(logp * w_b).sum(axis=1), 0)
+    return (1 - eps) * nll + _reduce(smooth, reduction, row_w.sum()) * (eps / n_classes)
 
 
 def cross_entropy_backward(grad_out, logits, target, row_max, row_logsum, weight=None, ignore_index=-100,
