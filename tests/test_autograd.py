@@ -262,7 +262,11 @@ def test_backward_on_a_leaf_and_grad_assignment():
     x.grad = np.zeros(2)
     np.testing.assert_array_equal(x.grad, [0, 0])
     x.grad = Tensor(np.ones(2))
-    assert isinstance(x.grad, np.ndarray)
+    assert isinstance(x.grad, Tensor) and isinstance(x.grad.data, np.ndarray)
+    x.grad.zero_()                                  # PyTorch's idioms on the gradient
+    np.testing.assert_array_equal(x.grad.data, [0, 0])
+    x.grad.data[...] = 3.0
+    np.testing.assert_array_equal(x.grad, [3, 3])
     with pytest.raises(ValueError, match=r"grad has shape \(3,\) but the tensor has shape \(2,\)"):
         x.grad = np.zeros(3)
     with pytest.raises(TypeError, match="grad must be a NumPy or CuPy array, got list"):

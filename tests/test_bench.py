@@ -105,7 +105,35 @@ def test_gemm_cases_compare_the_same_computation():
                 np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-3, err_msg=f"{case.id} {impl}")
 
 
-def test_cpu_peak_estimate_is_positive_and_scales_with_threads():
-    one, two = bench.cpu_peak_gflops(1), bench.cpu_peak_gflops(2)
-    assert one > 0 and two == pytest.approx(2 * one)
-    assert bench.cpu_peak_gflops(1, "float64") == pytest.approx(one / 2)
+def test_peak_is_measured_once_and_used_for_percent_of_peak(tiny_family, monkeypatch):
+    calls = []
+    monkeypatch.setattr(bench, "_PEAKS", {})
+    real = dk._cpu.measure_peak_gflops
+    monkeypatch.setattr(dk._cpu, "measure_peak_gflops", lambda t, d: calls.append((t, d)) or real(t, d, 0.05))
+    one = bench.measured_peak_gflops(1)
+    assert np.isfinite(one) and one > 0 and bench.measured_peak_gflops(1) == one and calls == [(1, False)]
+    assert bench.measured_peak_gflops(1, "float64") > 0 and calls[-1] == (1, True)
+    results = bench.run(bench.load_cases(["tiny"]), repeat=1, progress=False)
+    row = bench.format_table(results, threads=1).splitlines()[2]
+    gflops = float(row.split(" GFLOP/s")[0].split()[-1])
+    assert row.rstrip().endswith(f"{100 * gflops / one:.0f}%")
+    with pytest.raises(ValueError, match="measure_peak_gflops: threads must be >= 1, got 0"):
+        real(0)
+
+
+def test_timed_calls_are_interleaved_with_the_order_rotated():
+    log = []
+    fns = {name: (lambda name=name: log.append(name)) for name in ("deepkern", "reference", "torch")}
+    ticks = iter(range(1000))
+    samples = bench.time_interleaved(fns, repeat=3, warmup=1, clock=lambda: next(ticks), idle=False)
+    assert log == ["deepkern", "reference", "torch",                      # warmup
+                   "deepkern", "reference", "torch", "reference", "torch", "deepkern",
+                   "torch", "deepkern", "reference"]
+    assert samples == {name: [1, 1, 1] for name in fns}
+
+
+def test_median_and_spread():
+    r = bench.Result(bench.Case("x", "op", "1", setup=None), {"deepkern": 2.0},
+                     {"deepkern": [1.0, 2.0, 2.0, 3.0, 10.0]})
+    assert r.spread("deepkern") == pytest.approx((3.0 - 2.0) / 2 / 2.0)
+    assert r.spread("torch") == 0.0

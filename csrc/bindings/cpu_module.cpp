@@ -5,6 +5,7 @@
 #include "core/cpu_features.h"
 #include "core/parallel.h"
 #include "cpu/gemm.h"
+#include "cpu/peak.h"
 
 void bind_cpu_embedding(py::module_& m);
 void bind_cpu_optim(py::module_& m);
@@ -29,6 +30,16 @@ PYBIND11_MODULE(_cpu, m) {
     d["gemm_kernel"] = dk::cpu::gemm_kernel_name();
     return d;
   });
+  m.def(
+      "measure_peak_gflops",
+      [](int threads, bool double_precision, double seconds) {
+        DK_CHECK(threads >= 1, "measure_peak_gflops: threads must be >= 1, got ", threads);
+        DK_CHECK(seconds > 0 && seconds <= 60, "measure_peak_gflops: seconds must be in (0, 60], got ", seconds);
+        py::gil_scoped_release release;
+        return dk::cpu::measure_peak_gflops(threads, double_precision, seconds);
+      },
+      "threads"_a, "double_precision"_a = false, "seconds"_a = 0.3,
+      "Measured peak GFLOP/s of `threads` cores: a register-only FMA loop on the widest vectors.");
   bind_cpu_embedding(m);
   bind_cpu_optim(m);
   bind_cpu_boxes(m);

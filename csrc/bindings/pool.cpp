@@ -9,11 +9,11 @@ void bind_pool(py::module_& m) {
   def(
       m, "max_pool2d_forward",
       [](Launch launch, const TensorView& x, const TensorView& y, OptView idx, Pair kernel, Pair stride,
-         Pair padding) {
+         Pair padding, Pair dilation, bool ceil_mode) {
         const char* op = "max_pool2d_forward";
         expect_device(x, "x", op);
         expect_device(y, "out", op).dtype(x.dtype);
-        const auto g = pool_geom(x.shape, kernel, stride, padding, op);
+        const auto g = pool_geom(x.shape, kernel, stride, padding, op, dilation, ceil_mode);
         expect(y, "out", op).shape(pooled_shape(x.shape, g.P, g.Q)).writable();
         if (idx) expect_device(*idx, "indices", op).dtype(DType::i64).shape(y.shape).writable();
         dispatch_float(x.dtype, op, [&](auto t) {
@@ -21,7 +21,7 @@ void bind_pool(py::module_& m) {
           launch(kernels::max_pool2d_forward<T>, g, x.ptr<T>(), y.ptr<T>(), opt_ptr<int64_t>(idx));
         });
       },
-      "x"_a, "out"_a, "indices"_a, "kernel_size"_a, "stride"_a, "padding"_a);
+      "x"_a, "out"_a, "indices"_a, "kernel_size"_a, "stride"_a, "padding"_a, "dilation"_a, "ceil_mode"_a);
   def(
       m, "max_pool2d_backward",
       [](Launch launch, const TensorView& gy, const TensorView& idx, const TensorView& gx) {
@@ -45,8 +45,8 @@ void bind_pool(py::module_& m) {
         if constexpr (!Backend::is_cuda) {
           const int64_t plane = g.H * g.W;
           const int64_t* ip = idx.ptr<int64_t>();
-          for (int64_t i = 0; i < idx.numel(); ++i)
-            DK_CHECK(ip[i] >= 0 && ip[i] < plane, op, ": indices[", i, "] = ", ip[i],
+          for (int64_t i = 0; i < idx.numel(); ++i)  // -1: a window without input (no gradient)
+            DK_CHECK(ip[i] >= -1 && ip[i] < plane, op, ": indices[", i, "] = ", ip[i],
                      " is outside the input plane of ", plane, " elements");
         }
         dispatch_float(gy.dtype, op, [&](auto t) {
@@ -58,26 +58,27 @@ void bind_pool(py::module_& m) {
   def(
       m, "avg_pool2d_forward",
       [](Launch launch, const TensorView& x, const TensorView& y, Pair kernel, Pair stride, Pair padding,
-         bool count_include_pad) {
+         bool ceil_mode, bool count_include_pad, int64_t divisor_override) {
         const char* op = "avg_pool2d_forward";
         expect_device(x, "x", op);
         expect_device(y, "out", op).dtype(x.dtype);
-        const auto g = pool_geom(x.shape, kernel, stride, padding, op);
+        const auto g = pool_geom(x.shape, kernel, stride, padding, op, {1, 1}, ceil_mode, divisor_override);
         expect(y, "out", op).shape(pooled_shape(x.shape, g.P, g.Q)).writable();
         dispatch_float(x.dtype, op, [&](auto t) {
           using T = decltype(t);
           launch(kernels::avg_pool2d_forward<T>, g, count_include_pad, x.ptr<T>(), y.ptr<T>());
         });
       },
-      "x"_a, "out"_a, "kernel_size"_a, "stride"_a, "padding"_a, "count_include_pad"_a);
+      "x"_a, "out"_a, "kernel_size"_a, "stride"_a, "padding"_a, "ceil_mode"_a, "count_include_pad"_a,
+      "divisor_override"_a);
   def(
       m, "avg_pool2d_backward",
       [](Launch launch, const TensorView& gy, const TensorView& gx, Pair kernel, Pair stride, Pair padding,
-         bool count_include_pad) {
+         bool ceil_mode, bool count_include_pad, int64_t divisor_override) {
         const char* op = "avg_pool2d_backward";
         expect_device(gy, "grad_out", op);
         expect_device(gx, "grad_x", op).dtype(gy.dtype);
-        const auto g = pool_geom(gx.shape, kernel, stride, padding, op);
+        const auto g = pool_geom(gx.shape, kernel, stride, padding, op, {1, 1}, ceil_mode, divisor_override);
         expect(gy, "grad_out", op).shape(pooled_shape(gx.shape, g.P, g.Q));
         expect(gx, "grad_x", op).writable();
         dispatch_float(gy.dtype, op, [&](auto t) {
@@ -85,7 +86,8 @@ void bind_pool(py::module_& m) {
           launch(kernels::avg_pool2d_backward<T>, g, count_include_pad, gy.ptr<T>(), gx.ptr<T>());
         });
       },
-      "grad_out"_a, "grad_x"_a, "kernel_size"_a, "stride"_a, "padding"_a, "count_include_pad"_a);
+      "grad_out"_a, "grad_x"_a, "kernel_size"_a, "stride"_a, "padding"_a, "ceil_mode"_a, "count_include_pad"_a,
+      "divisor_override"_a);
   def(
       m, "adaptive_avg_pool2d_forward",
       [](Launch launch, const TensorView& x, const TensorView& y) {

@@ -75,13 +75,15 @@ inline Conv2dGeom conv_transpose_geom(const std::vector<int64_t>& xs, const std:
 }
 
 // Planes are all leading dimensions of a (..., H, W) shape.
-inline Pool2dGeom pool_geom(const std::vector<int64_t>& xs, Pair kernel, Pair stride, Pair padding, const char* op) {
+inline Pool2dGeom pool_geom(const std::vector<int64_t>& xs, Pair kernel, Pair stride, Pair padding, const char* op,
+                            Pair dilation = {1, 1}, bool ceil_mode = false, int64_t divisor = 0) {
   DK_CHECK(xs.size() >= 2, op, ": x must have at least 2 dimensions (..., H, W), got shape ", shape_str(xs));
   Pool2dGeom g;
   g.planes = 1;
   for (size_t d = 0; d + 2 < xs.size(); ++d) g.planes *= xs[d];
   g.H = xs[xs.size() - 2], g.W = xs[xs.size() - 1];
   g.kh = kernel[0], g.kw = kernel[1], g.sh = stride[0], g.sw = stride[1], g.ph = padding[0], g.pw = padding[1];
+  g.dh = dilation[0], g.dw = dilation[1], g.ceil_mode = ceil_mode, g.divisor = divisor;
   g.finish(op);
   return g;
 }

@@ -8,6 +8,12 @@
 
 #include "core/checks.h"
 
+#ifdef __CUDACC__
+#define DK_WINDOW_FN __host__ __device__ inline
+#else
+#define DK_WINDOW_FN inline
+#endif
+
 namespace dk {
 
 // Output positions o in [lo, hi) whose input position o * stride + off lies in [0, in), for
@@ -70,21 +76,49 @@ struct Conv2dGeom {
   }
 };
 
+// Pooling windows as PyTorch's: tap (r, s) of output (p, q) reads input (p*sh - ph + r*dh,
+// q*sw - pw + s*dw). ceil_mode rounds the output size up (a last window may overhang the
+// padded input) but never starts a window past the input and its left/top padding; divisor,
+// when nonzero, replaces an average's divisor (PyTorch's divisor_override).
 struct Pool2dGeom {
   int64_t planes = 0, H = 0, W = 0;  // input (planes = N * C, H, W)
   int64_t kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0;
+  int64_t dh = 1, dw = 1;            // dilation (max pooling)
+  bool ceil_mode = false;
+  int64_t divisor = 0;               // average pooling: 0 = the window's count
   int64_t P = 0, Q = 0;              // output (planes, P, Q)
+
+  static int64_t out_size(int64_t n, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil) {
+    const int64_t span = n + 2 * p - d * (k - 1) - 1;  // >= 0, checked by finish
+    int64_t o = (span + (ceil ? s - 1 : 0)) / s + 1;
+    if (ceil && (o - 1) * s >= n + p) --o;              // the last window must start inside
+    return o;
+  }
 
   void finish(const char* op) {
     DK_CHECK(planes >= 0 && H >= 0 && W >= 0, op, ": negative input size");
     DK_CHECK(kh >= 1 && kw >= 1, op, ": kernel_size must be >= 1, got (", kh, ", ", kw, ")");
     DK_CHECK(sh >= 1 && sw >= 1, op, ": stride must be >= 1, got (", sh, ", ", sw, ")");
+    DK_CHECK(dh >= 1 && dw >= 1, op, ": dilation must be >= 1, got (", dh, ", ", dw, ")");
+    DK_CHECK(divisor >= 0, op, ": divisor_override must be positive, got ", divisor);
+    const int64_t eh = dh * (kh - 1) + 1, ew = dw * (kw - 1) + 1;  // the dilated window
     DK_CHECK(ph >= 0 && pw >= 0 && 2 * ph <= kh && 2 * pw <= kw, op, ": padding (", ph, ", ", pw,
-             ") must be >= 0 and at most half of kernel_size (", kh, ", ", kw, ")");
-    DK_CHECK(H + 2 * ph >= kh && W + 2 * pw >= kw, op, ": kernel_size (", kh, ", ", kw,
+             ") must be >= 0 and at most half of kernel_size (", kh, ", ", kw, ")");  // PyTorch's rule
+    DK_CHECK(H + 2 * ph >= eh && W + 2 * pw >= ew, op, ": kernel_size (", eh, ", ", ew,
              ") is larger than the padded input (", H + 2 * ph, ", ", W + 2 * pw, ")");
-    P = (H + 2 * ph - kh) / sh + 1;
-    Q = (W + 2 * pw - kw) / sw + 1;
+    P = out_size(H, kh, sh, ph, dh, ceil_mode);
+    Q = out_size(W, kw, sw, pw, dw, ceil_mode);
+  }
+
+  // The divisor of average-pooling output (p, q) whose window has `rows` x `cols` in-image taps:
+  // the override, the window clipped to the padded input (count_include_pad), or rows * cols.
+  DK_WINDOW_FN int64_t avg_divisor(bool count_include_pad, int64_t p, int64_t q, int64_t rows,
+                                     int64_t cols) const {
+    if (divisor) return divisor;
+    if (!count_include_pad) return rows * cols;
+    const int64_t hs = p * sh - ph, ws = q * sw - pw;
+    const int64_t he = hs + kh < H + ph ? hs + kh : H + ph, we = ws + kw < W + pw ? ws + kw : W + pw;
+    return (he - hs) * (we - ws);
   }
 };
 

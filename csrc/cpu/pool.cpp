@@ -11,7 +11,12 @@
 // leaves slow (it walks one window at a time).
 // Max pooling keeps PyTorch's semantics: strictly greater wins (the first maximum in window
 // order), a NaN always wins, the index is the flat h*W + w in the input plane, and a window
-// of -inf reports its first in-image position. Backward scatters through saved indices.
+// of -inf reports its first in-image position (-1 when a dilated window has no tap in the
+// image at all; backward skips it). Backward scatters through saved indices.
+// Dilation spaces the taps (tap r reads row p*sh - ph + r*dh); ceil_mode only adds output
+// rows/columns whose windows overhang the bottom/right edge: taps outside the image are
+// skipped like padding, and an average divides by the window clipped to the padded input
+// (count_include_pad), the in-image taps, or divisor_override (core/window2d.h).
 #include "cpu/pool.h"
 
 #include <algorithm>
@@ -116,20 +121,30 @@ DK_INLINE double sum_body(const T* p, int64_t n) {
 DK_CLONES double sum_range(const float* p, int64_t n) { return sum_body<float, 64>(p, n); }
 DK_CLONES double sum_range(const double* p, int64_t n) { return sum_body<double, 32>(p, n); }
 
-// Kernel rows [r0, r1) of output row p that fall inside the image.
+// Taps [t0, t1) of a window starting at `start` with k taps `dil` apart that fall in [0, n).
+struct Taps {
+  int64_t t0, t1;
+};
+Taps in_image_taps(int64_t start, int64_t k, int64_t dil, int64_t n) {
+  const int64_t t0 = start >= 0 ? 0 : (-start + dil - 1) / dil;
+  const int64_t t1 = start >= n ? 0 : std::min<int64_t>(k, (n - 1 - start) / dil + 1);
+  return {t0, std::max(t0, t1)};
+}
+
+// Kernel rows [r0, r1) of output row p that fall inside the image; tap r reads row hs + r*dh.
 struct RowWindow {
   int64_t hs, r0, r1;
 };
 RowWindow row_window(const Pool2dGeom& g, int64_t p) {
   const int64_t hs = p * g.sh - g.ph;
-  return {hs, std::max<int64_t>(0, -hs), std::min<int64_t>(g.kh, g.H - hs)};
+  const Taps t = in_image_taps(hs, g.kh, g.dh, g.H);
+  return {hs, t.t0, t.t1};
 }
 
-// Divisor of output column q for average pooling with count_include_pad == false, given
-// the number of in-image kernel rows.
-int64_t in_image_count(const Pool2dGeom& g, int64_t rows, int64_t q) {
-  const int64_t ws = q * g.sw - g.pw;
-  return rows * (std::min(g.W, ws + g.kw) - std::max<int64_t>(0, ws));
+// Divisor of average-pooling output (p, q), given the number of in-image kernel rows.
+int64_t avg_div(const Pool2dGeom& g, bool count_include_pad, int64_t p, int64_t rows, int64_t q) {
+  const Taps c = in_image_taps(q * g.sw - g.pw, g.kw, 1, g.W);
+  return g.avg_divisor(count_include_pad, p, q, rows, c.t1 - c.t0);
 }
 
 template <typename T>
@@ -139,14 +154,19 @@ void max_plane(const Pool2dGeom& g, const T* x, T* y, int64_t* idx) {
     T* yr = y + p * g.Q;
     int64_t* ir = idx ? idx + p * g.Q : nullptr;
     std::fill(yr, yr + g.Q, -std::numeric_limits<T>::infinity());
-    if (ir) {
-      for (int64_t q = 0; q < g.Q; ++q) ir[q] = (rw.hs + rw.r0) * g.W + std::max<int64_t>(0, q * g.sw - g.pw);
+    if (ir) {  // a window of -inf reports its first in-image tap; one without any (dilated taps
+               // straddling the image) reports -1 and gets no gradient
+      for (int64_t q = 0; q < g.Q; ++q) {
+        const int64_t ws = q * g.sw - g.pw;
+        const Taps c = in_image_taps(ws, g.kw, g.dw, g.W);
+        ir[q] = rw.r0 < rw.r1 && c.t0 < c.t1 ? (rw.hs + rw.r0 * g.dh) * g.W + ws + c.t0 * g.dw : -1;
+      }
     }
     for (int64_t r = rw.r0; r < rw.r1; ++r) {
-      const int64_t base = (rw.hs + r) * g.W;
+      const int64_t base = (rw.hs + r * g.dh) * g.W;
       for (int64_t s = 0; s < g.kw; ++s) {
-        const OutRange v = valid_out_range(s - g.pw, g.sw, g.W, g.Q);
-        max_row(x + base, g.sw, s - g.pw, v.lo, v.hi, yr, ir, base);
+        const OutRange v = valid_out_range(s * g.dw - g.pw, g.sw, g.W, g.Q);
+        max_row(x + base, g.sw, s * g.dw - g.pw, v.lo, v.hi, yr, ir, base);
       }
     }
   }
@@ -171,7 +191,8 @@ void max_pool2d_backward(const Pool2dGeom& g, const T* gy, const int64_t* idx, T
       const T* gyp = gy + i * out;
       const int64_t* ip = idx + i * out;
       std::fill(gp, gp + in, T(0));
-      for (int64_t j = 0; j < out; ++j) gp[ip[j]] += gyp[j];
+      for (int64_t j = 0; j < out; ++j)
+        if (ip[j] >= 0) gp[ip[j]] += gyp[j];  // -1: a window without input
     }
   });
 }
@@ -192,12 +213,7 @@ void avg_pool2d_forward(const Pool2dGeom& g, bool count_include_pad, const T* x,
             sum_row(xp + (rw.hs + r) * g.W, g.sw, s - g.pw, v.lo, v.hi, yr);
           }
         }
-        if (count_include_pad) {
-          const T div = T(g.kh * g.kw);
-          for (int64_t q = 0; q < g.Q; ++q) yr[q] /= div;
-        } else {
-          for (int64_t q = 0; q < g.Q; ++q) yr[q] /= T(in_image_count(g, rw.r1 - rw.r0, q));
-        }
+        for (int64_t q = 0; q < g.Q; ++q) yr[q] /= T(avg_div(g, count_include_pad, p, rw.r1 - rw.r0, q));
       }
     }
   });
@@ -214,8 +230,7 @@ void avg_pool2d_backward(const Pool2dGeom& g, bool count_include_pad, const T* g
       for (int64_t p = 0; p < g.P; ++p) {
         const RowWindow rw = row_window(g, p);
         const T* gyr = gy + i * out + p * g.Q;
-        for (int64_t q = 0; q < g.Q; ++q)
-          grow[q] = gyr[q] / T(count_include_pad ? g.kh * g.kw : in_image_count(g, rw.r1 - rw.r0, q));
+        for (int64_t q = 0; q < g.Q; ++q) grow[q] = gyr[q] / T(avg_div(g, count_include_pad, p, rw.r1 - rw.r0, q));
         for (int64_t r = rw.r0; r < rw.r1; ++r) {
           for (int64_t s = 0; s < g.kw; ++s) {
             const OutRange v = valid_out_range(s - g.pw, g.sw, g.W, g.Q);

@@ -5,17 +5,21 @@
 
 namespace dk::cpu {
 
+// Pool2dGeom (core/window2d.h) carries the windows: kernel, stride, padding, dilation (max
+// pooling), ceil_mode and the average's divisor_override.
 // Max pooling over planes (N*C, H, W) -> (N*C, P, Q). When idx is not null it receives, per
 // output, the argmax as a flat index h*W + w into its input plane (PyTorch's convention:
-// first maximum in window order wins, a NaN always wins).
+// first maximum in window order wins, a NaN always wins; -1 for a dilated window with no tap
+// in the image).
 template <typename T>
 void max_pool2d_forward(const Pool2dGeom& g, const T* x, T* y, int64_t* idx);
 // gx (planes, H, W) = scatter-add of gy (planes, P, Q) to the saved argmax positions.
-// Every idx value must be in [0, H*W) (the entry point checks).
+// Every idx value must be in [-1, H*W) (the entry point checks); -1 contributes nothing.
 template <typename T>
 void max_pool2d_backward(const Pool2dGeom& g, const T* gy, const int64_t* idx, T* gx);
 
-// Average pooling; count_include_pad divides by kh*kw, else by the in-image part of the window.
+// Average pooling; divides by g.avg_divisor: the override, the window clipped to the padded
+// input (count_include_pad), or its in-image part.
 template <typename T>
 void avg_pool2d_forward(const Pool2dGeom& g, bool count_include_pad, const T* x, T* y);
 template <typename T>

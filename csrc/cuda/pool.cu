@@ -4,7 +4,9 @@
 // Layout: planes (N*C, H, W) -> (N*C, P, Q), C-contiguous; consecutive threads take
 // consecutive outputs of a row, so loads of a window row are coalesced across the warp.
 // Semantics are those of the CPU kernels (csrc/cpu/pool.cpp) and PyTorch: strictly greater
-// wins in window order, a NaN always wins, argmax is the flat h*W + w in the input plane.
+// wins in window order, a NaN always wins, argmax is the flat h*W + w in the input plane;
+// dilation spaces the max-pooling taps, ceil_mode adds windows overhanging the bottom/right
+// edge (taps outside the image skipped), averages divide by Pool2dGeom::avg_divisor.
 // Backward passes:
 //   max:      a scatter through the saved indices with atomicAdd (overlapping windows may
 //             route several outputs to one input). Indices outside the plane are skipped (the
@@ -21,11 +23,15 @@ namespace {
 
 constexpr unsigned kBlock = 256;
 
-struct PoolArgs {
-  int64_t planes, H, W, kh, kw, sh, sw, ph, pw, P, Q;
-};
+using PoolArgs = Pool2dGeom;  // trivially copyable: passed to the kernels by value
 
-PoolArgs args_of(const Pool2dGeom& g) { return {g.planes, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.P, g.Q}; }
+// First tap of a window starting at `start` (k taps `dil` apart) inside [0, n), and one past
+// the last: taps [t0, t1).
+__device__ inline void taps_in(int64_t start, int64_t k, int64_t dil, int64_t n, int64_t& t0, int64_t& t1) {
+  t0 = start >= 0 ? 0 : (-start + dil - 1) / dil;
+  t1 = start >= n ? 0 : min(k, (n - 1 - start) / dil + 1);
+  if (t1 < t0) t1 = t0;
+}
 
 template <typename T>
 __global__ void max_forward_kernel(PoolArgs a, const T* __restrict__ x, T* __restrict__ y, int64_t* __restrict__ idx) {
@@ -33,13 +39,16 @@ __global__ void max_forward_kernel(PoolArgs a, const T* __restrict__ x, T* __res
   for (int64_t o = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; o < total; o += (int64_t)gridDim.x * blockDim.x) {
     const int64_t q = o % a.Q, p = (o / a.Q) % a.P, plane = o / (a.P * a.Q);
     const int64_t hs = p * a.sh - a.ph, ws = q * a.sw - a.pw;
-    const int64_t h0 = hs > 0 ? hs : 0, w0 = ws > 0 ? ws : 0;
-    const int64_t h1 = min(hs + a.kh, a.H), w1 = min(ws + a.kw, a.W);
+    int64_t r0, r1, s0, s1;
+    taps_in(hs, a.kh, a.dh, a.H, r0, r1);
+    taps_in(ws, a.kw, a.dw, a.W, s0, s1);
     const T* xp = x + plane * a.H * a.W;
     T best = -INFINITY;
-    int64_t arg = h0 * a.W + w0;
-    for (int64_t h = h0; h < h1; ++h) {
-      for (int64_t w = w0; w < w1; ++w) {
+    int64_t arg = r0 < r1 && s0 < s1 ? (hs + r0 * a.dh) * a.W + ws + s0 * a.dw : -1;  // -1: no input
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t h = hs + r * a.dh;
+      for (int64_t s = s0; s < s1; ++s) {
+        const int64_t w = ws + s * a.dw;
         const T v = xp[h * a.W + w];
         if (v > best || v != v) {
           best = v;
@@ -69,11 +78,10 @@ __global__ void max_backward_kernel(int64_t planes, int64_t plane_in, int64_t pl
 }
 
 __device__ inline int64_t avg_divisor(const PoolArgs& a, bool count_include_pad, int64_t p, int64_t q) {
-  if (count_include_pad) return a.kh * a.kw;
   const int64_t hs = p * a.sh - a.ph, ws = q * a.sw - a.pw;
   const int64_t rows = min(hs + a.kh, a.H) - (hs > 0 ? hs : 0);
   const int64_t cols = min(ws + a.kw, a.W) - (ws > 0 ? ws : 0);
-  return rows * cols;
+  return a.avg_divisor(count_include_pad, p, q, rows, cols);
 }
 
 template <typename T>
@@ -162,7 +170,7 @@ template <typename T>
 void max_pool2d_forward(const Pool2dGeom& g, const T* x, T* y, int64_t* idx, cudaStream_t stream) {
   const int64_t n = g.planes * g.P * g.Q;
   if (n == 0) return;
-  DK_LAUNCH(max_forward_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream)(args_of(g), x, y, idx);
+  DK_LAUNCH(max_forward_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream)(g, x, y, idx);
   DK_CUDA_CHECK_LAUNCH();
 }
 
@@ -182,7 +190,7 @@ template <typename T>
 void avg_pool2d_forward(const Pool2dGeom& g, bool count_include_pad, const T* x, T* y, cudaStream_t stream) {
   const int64_t n = g.planes * g.P * g.Q;
   if (n == 0) return;
-  DK_LAUNCH(avg_forward_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream)(args_of(g), count_include_pad, x, y);
+  DK_LAUNCH(avg_forward_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream)(g, count_include_pad, x, y);
   DK_CUDA_CHECK_LAUNCH();
 }
 
@@ -190,7 +198,7 @@ template <typename T>
 void avg_pool2d_backward(const Pool2dGeom& g, bool count_include_pad, const T* gy, T* gx, cudaStream_t stream) {
   const int64_t n = g.planes * g.H * g.W;
   if (n == 0) return;
-  DK_LAUNCH(avg_backward_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream)(args_of(g), count_include_pad, gy, gx);
+  DK_LAUNCH(avg_backward_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream)(g, count_include_pad, gy, gx);
   DK_CUDA_CHECK_LAUNCH();
 }
 

@@ -5,24 +5,44 @@ engine, layers, optimizers and the models of a deep-learning course.
     y = dk.ops.relu(np.random.randn(4, 5).astype(np.float32))     # CPU kernel
     # y = dk.ops.relu(cupy_array)                                 # CUDA kernel
 """
-from __future__ import annotations
-
-from importlib.metadata import PackageNotFoundError, version as _pkg_version
+import importlib as _importlib
 
 from . import _cpu, cuda, ops, reference
 from . import functional, nn, optim
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad
 from ._random import manual_seed
+from .creation import arange, from_numpy, ones, rand, randn, tensor, zeros
+from .nn.summary import summary
 from .serialization import load, save
 
-try:
-    __version__ = _pkg_version("deepkern")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = _cpu.build_info()["version"]
+
+def _version():
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("deepkern")
+    except PackageNotFoundError:  # running from a source tree
+        return _cpu.build_info()["version"]
+
+
+__version__ = _version()
+
+# Imported on first use (``dk.data.DataLoader`` works without ``import deepkern.data``).
+_LAZY = ("data", "models", "train", "text", "metrics", "viz", "bench", "cli")
 
 __all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "ops", "reference",
            "functional", "nn", "optim", "cuda", "set_num_threads", "get_num_threads", "info", "manual_seed",
-           "save", "load", "__version__"]
+           "save", "load", "tensor", "zeros", "ones", "rand", "randn", "arange", "from_numpy", "summary",
+           "__version__", *_LAZY]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return _importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'deepkern' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(__all__) | {k for k in globals() if not k.startswith("_")})
 
 
 def set_num_threads(n: int) -> None:

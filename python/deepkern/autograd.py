@@ -100,12 +100,32 @@ class Function:
         return tuple(tensors) if multi else tensors[0]
 
 
+class _Size(int):
+    """``t.size``: the element count, as NumPy's ``ndarray.size``; called, the shape, as
+    PyTorch's ``Tensor.size()`` / ``Tensor.size(dim)``. Both conventions work on one name."""
+
+    def __new__(cls, shape):
+        obj = super().__new__(cls, int(np.prod(shape, dtype=np.int64)))
+        obj._shape = tuple(int(s) for s in shape)
+        return obj
+
+    def __call__(self, dim=None):
+        if dim is None:
+            return self._shape
+        n = len(self._shape)
+        if not isinstance(dim, (int, np.integer)) or not -n <= dim < max(n, 1):
+            raise IndexError(f"size: dim {dim!r} is out of range for a {n}-D tensor of shape {self._shape}")
+        return self._shape[dim]
+
+
 class Tensor:
     """An array with an optional gradient.
 
-    ``data`` is a NumPy or CuPy array; ``grad`` an array of the same shape once backward has
-    run (or assigned by hand). Only leaf tensors (created by the user, ``requires_grad=True``)
-    keep ``grad``; intermediate results pass gradients through.
+    ``data`` is a NumPy or CuPy array. ``grad`` is a Tensor of the same shape once backward has
+    run (or assigned by hand: an array or a Tensor), sharing memory with the accumulated
+    gradient, so PyTorch's idioms (``p.grad.data``, ``p.grad.zero_()``) work on it. Only leaf
+    tensors (created by the user, ``requires_grad=True``) keep ``grad``; intermediate results
+    pass gradients through. ``t.size`` is NumPy's element count and ``t.size()`` PyTorch's shape.
     """
 
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
@@ -130,8 +150,18 @@ class Tensor:
 
     # ---- basic properties -------------------------------------------------------------
     @property
+    def data(self):
+        """The NumPy or CuPy array (assigning a Tensor stores its array, as ``p.data = t``
+        does in PyTorch)."""
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        self._data = value.data if isinstance(value, Tensor) else value
+
+    @property
     def grad(self):
-        return self._grad
+        return None if self._grad is None else Tensor(self._grad)
 
     @grad.setter
     def grad(self, value):
@@ -160,7 +190,13 @@ class Tensor:
 
     @property
     def size(self):
+        return _Size(self.data.shape)
+
+    def numel(self) -> int:
         return int(self.data.size)
+
+    def dim(self) -> int:
+        return self.data.ndim
 
     @property
     def device(self) -> str:
@@ -181,8 +217,65 @@ class Tensor:
         """The data as a NumPy array (copied from the GPU when needed)."""
         return self.data if isinstance(self.data, np.ndarray) else self.data.get()
 
+    def __array__(self, dtype=None, copy=None):
+        """``np.asarray(t)``: the data on the host (NumPy's array protocol)."""
+        host = self.numpy()
+        return host if dtype is None else host.astype(dtype, copy=False)
+
+    def tolist(self):
+        """The values as (nested) Python lists of numbers, as PyTorch's ``tolist``."""
+        return self.numpy().tolist()
+
+    def clone(self) -> "Tensor":
+        """A copy of the data, differentiable (the gradient flows back to this tensor)."""
+        return self * 1 if self.requires_grad else Tensor(self.data.copy())
+
+    def zero_(self) -> "Tensor":
+        """Fill with zeros in place (e.g. ``p.grad.zero_()``), as PyTorch."""
+        self.data[...] = 0
+        return self
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a Tensor of shape {self.shape} is ambiguous (use .any() or .all() "
+                             "on .data)")
+        return bool(self.item())
+
+    # Comparisons are elementwise (bool Tensors, no gradient), as PyTorch; tensors stay hashable
+    # by identity, so they still key dicts (optimizer state) and sets.
+    __hash__ = object.__hash__
+
+    def _compare(self, other, op):
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor(op(self.data, other))
+
+    def __eq__(self, other):
+        return self._compare(other, lambda a, b: a == b)
+
+    def __ne__(self, other):
+        return self._compare(other, lambda a, b: a != b)
+
+    def __lt__(self, other):
+        return self._compare(other, lambda a, b: a < b)
+
+    def __le__(self, other):
+        return self._compare(other, lambda a, b: a <= b)
+
+    def __gt__(self, other):
+        return self._compare(other, lambda a, b: a > b)
+
+    def __ge__(self, other):
+        return self._compare(other, lambda a, b: a >= b)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
     def item(self):
-        if self.size != 1:
+        """The one value as a Python number."""
+        if self.data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
         return self.data.reshape(()).item()
 
@@ -221,7 +314,7 @@ class Tensor:
             raise RuntimeError("backward: this tensor does not require grad (no input had requires_grad=True)")
         xp = array_module(self.data)
         if grad is None:
-            if self.size != 1:
+            if self.data.size != 1:
                 raise RuntimeError(f"backward: grad must be given for a non-scalar tensor of shape {self.shape}")
             grad = xp.ones_like(self.data)
         else:

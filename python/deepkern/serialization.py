@@ -60,6 +60,11 @@ def _encode(obj, where, arrays):
     if isinstance(obj, (list, tuple)):
         kind = "tuple" if isinstance(obj, tuple) else "list"
         return {kind: [_encode(v, f"{where}[{i}]", arrays) for i, v in enumerate(obj)]}
+    if callable(getattr(obj, "state_dict", None)):  # a Module or an optimizer: its state, not the object
+        name = type(obj).__name__
+        raise TypeError(f"dk.save: {where} is a {name} object; save its state instead: "
+                        f"dk.save(model.state_dict(), path), and later build the {name} and call "
+                        f"load_state_dict(dk.load(path)) (checkpoints hold arrays, never code)")
     raise TypeError(f"dk.save: cannot save {where} of type {type(obj).__name__} (supported: arrays, Tensors, "
                     "dicts, lists, tuples, int, float, bool, str, None)")
 

@@ -215,7 +215,7 @@ def test_to_cuda_and_back(device, tmp_path):
     for o, e in zip(out, expected):
         np.testing.assert_allclose(to_host(o.data), e, rtol=1e-5, atol=1e-6)
     (out[0].sum() + out[1].sum()).backward()
-    assert all(isinstance(p.grad, xp.ndarray) for p in net.parameters())
+    assert all(isinstance(p.grad.data, xp.ndarray) for p in net.parameters())
     dk.save(net.state_dict(), tmp_path / "gpu.ckpt")               # saved from host copies
     assert all(isinstance(v, np.ndarray) for v in dk.load(tmp_path / "gpu.ckpt").values())
     net.load_state_dict(cpu_state)                                 # NumPy state onto a CUDA module

@@ -262,3 +262,22 @@ def test_layer_errors():
         nn.GRU(3, 0)
     with pytest.raises(ValueError, match=r"GRUCell: hidden state must have shape \(2, 4\)"):
         nn.GRUCell(3, 4)(np.zeros((2, 3), np.float32), np.zeros((2, 5), np.float32))
+
+
+def test_functional_cells_take_unbatched_inputs_as_torch():
+    """F.rnn_cell / gru_cell / lstm_cell with x (I,) and h, c (H,): a batch of one, dropped."""
+    rng = np.random.default_rng(0)
+    x, h, c = rng.standard_normal(3), rng.standard_normal(2), rng.standard_normal(2)
+    for gates, fn in ((1, lambda *a: F.rnn_cell(*a)), (3, lambda *a: F.gru_cell(*a))):
+        w_ih, w_hh = rng.standard_normal((gates * 2, 3)), rng.standard_normal((gates * 2, 2))
+        one = fn(dk.Tensor(x), dk.Tensor(h), w_ih, w_hh)
+        assert one.shape == (2,)
+        np.testing.assert_allclose(one.numpy(), fn(dk.Tensor(x[None]), dk.Tensor(h[None]), w_ih, w_hh).numpy()[0])
+        gradcheck(lambda a, b: fn(a, b, w_ih, w_hh), x, h)
+    w_ih, w_hh = rng.standard_normal((8, 3)), rng.standard_normal((8, 2))
+    h1, c1 = F.lstm_cell(dk.Tensor(x), dk.Tensor(h), dk.Tensor(c), w_ih, w_hh)
+    hb, cb = F.lstm_cell(dk.Tensor(x[None]), dk.Tensor(h[None]), dk.Tensor(c[None]), w_ih, w_hh)
+    assert h1.shape == c1.shape == (2,)
+    np.testing.assert_allclose(h1.numpy(), hb.numpy()[0])
+    np.testing.assert_allclose(c1.numpy(), cb.numpy()[0])
+    gradcheck(lambda a, b, d: F.lstm_cell(a, b, d, w_ih, w_hh)[0], x, h, c)

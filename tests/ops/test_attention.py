@@ -194,7 +194,7 @@ def test_errors_name_argument_and_values():
         sdpa(f32(2, 3), np.zeros((2, 3)), f32(2, 3))
     with pytest.raises(ValueError, match=r"q must be \(\.\.\., L, D\) with at least 2 dimensions, got shape \(3,\)"):
         sdpa(f32(3), f32(2, 3), f32(2, 3))
-    with pytest.raises(ValueError, match=r"k has batch dims \(3,\) but q has \(2,\)"):
+    with pytest.raises(ValueError, match=r"the batch dims of q \(2,\), k \(3,\) and v \(3,\) do not broadcast"):
         sdpa(f32(2, 4, 3), f32(3, 5, 3), f32(3, 5, 3))
     with pytest.raises(ValueError, match=r"k has feature size 4 but q has 3"):
         sdpa(f32(4, 3), f32(5, 4), f32(5, 2))
@@ -247,3 +247,57 @@ def test_bench_cases_compare_the_same_computation(causal, backward):
         theirs = fns["torch"]()
         for a, b in zip(ours if backward else [ours], theirs if backward else [theirs]):
             np.testing.assert_allclose(a, b.numpy(), rtol=1e-4, atol=1e-5)
+
+
+# ---- PyTorch's arguments: broadcast batch dims, dropout_p, attn_mask / is_causal ------------------
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("qb,kb,vb", [((2, 3), (2, 1), (2, 1)), ((3,), (1,), (3,)), ((2, 1), (4,), (1, 4)),
+                                      ((), (2,), (2,))])
+def test_batch_dims_broadcast_as_torch(device, qb, kb, vb):
+    """k, v shared across heads (B, 1, S, D) against q (B, H, L, D): broadcast, not refused."""
+    xp = xp_for(device)
+    rng = np.random.default_rng(0)
+    q = rng.standard_normal(qb + (3, 4))
+    k, v = rng.standard_normal(kb + (5, 4)), rng.standard_normal(vb + (5, 2))
+    out = ops.scaled_dot_product_attention(xp.asarray(q), xp.asarray(k), xp.asarray(v))
+    batch = np.broadcast_shapes(qb, kb, vb)
+    expected = ref.scaled_dot_product_attention(*(np.broadcast_to(x, batch + x.shape[-2:]) for x in (q, k, v)))
+    np.testing.assert_allclose(to_host(out), expected, rtol=1e-12, atol=1e-12)
+    if device == "cpu":
+        gradcheck(lambda a, b, c: F.scaled_dot_product_attention(a, b, c, causal=True), q, k, v)
+    with pytest.raises(ValueError, match=r"the batch dims of q \(2,\), k \(3,\) and v \(3,\) do not broadcast"):
+        ops.scaled_dot_product_attention(xp.zeros((2, 3, 4)), xp.zeros((3, 5, 4)), xp.zeros((3, 5, 2)))
+
+
+def test_dropout_p_drops_attention_probabilities():
+    rng = np.random.default_rng(1)
+    q, k = rng.standard_normal((2, 6, 4)), rng.standard_normal((2, 7, 4))
+    eye = np.broadcast_to(np.eye(7), (2, 7, 7)).copy()    # out = the dropped probabilities themselves
+    probs = F.scaled_dot_product_attention(q, k, eye).numpy()
+    dk.manual_seed(3)
+    dropped = F.scaled_dot_product_attention(dk.Tensor(q), dk.Tensor(k), dk.Tensor(eye), dropout_p=0.4).numpy()
+    kept = dropped != 0
+    assert 0.4 < kept.mean() < 0.8                         # about 60% kept
+    np.testing.assert_allclose(dropped[kept], probs[kept] / 0.6, rtol=1e-12)
+    assert (F.scaled_dot_product_attention(q, k, eye, dropout_p=1.0).numpy() == 0).all()
+    v = rng.standard_normal((2, 7, 3))
+    mask = rng.random((6, 7)) < 0.5
+    mask[2] = False                                        # a row with no allowed key: zeros
+    for kw in ({"attn_mask": mask}, {"is_causal": True}, {"mask": np.where(mask, 0.0, -np.inf)}):
+        def f(a, b, c, kw=kw):
+            dk.manual_seed(7)  # the same dropout mask at every evaluation
+            return F.scaled_dot_product_attention(a, b, c, dropout_p=0.25, **kw)
+        gradcheck(f, q, k, v)
+        dk.manual_seed(7)
+        out = f(q, k, v).numpy()
+        assert np.isfinite(out).all()
+        if "is_causal" not in kw:
+            assert (out[:, 2] == 0).all()
+    # the fused path with torch's argument names
+    np.testing.assert_allclose(F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=True).numpy(),
+                               ops.scaled_dot_product_attention(q, k, v, mask=mask, causal=True), rtol=0, atol=0)
+    with pytest.raises(ValueError, match=r"scaled_dot_product_attention: dropout_p must be in \[0.0, 1.0\], got 1.5"):
+        F.scaled_dot_product_attention(q, k, v, dropout_p=1.5)
+    with pytest.raises(TypeError, match="got mask and attn_mask; give one"):
+        F.scaled_dot_product_attention(q, k, v, mask, attn_mask=mask)

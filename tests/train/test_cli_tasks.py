@@ -338,7 +338,7 @@ def test_translate_with_translate_and_dates_checkpoints(tmp_path, capsys, one_th
     assert rc == 0 and re.fullmatch(r"3 May 1979 -> [0-9-]*\n", out), (out, err)
 
 
-def test_detect_with_a_yolo_checkpoint(tmp_path, capsys, one_thread):
+def test_detect_with_a_yolo_checkpoint(tmp_path, capsys, one_thread, monkeypatch):
     Image = pytest.importorskip("PIL.Image")
     ck = tmp_path / "y.dk"
     assert cli.main(["train", "yolo", *TINY["yolo"](tmp_path), "--epochs", "1", "--quiet",
@@ -356,6 +356,15 @@ def test_detect_with_a_yolo_checkpoint(tmp_path, capsys, one_thread):
     assert rc == 2 and err.startswith("deepkern detect: IMAGE: ") and "not found" in err, err
     rc, out, err = run_cli(capsys, ["detect", str(tmp_path / "in.png"), "--checkpoint", str(tmp_path / "in.png")])
     assert rc == 2 and err.startswith("deepkern detect: --checkpoint: ") and "not a deepkern checkpoint" in err, err
+    rc, out, err = run_cli(capsys, ["detect", str(tmp_path / "in.png"), "--checkpoint", str(ck), "--out",
+                                    str(tmp_path / "new" / "dir" / "o.png")])
+    assert rc == 0 and (tmp_path / "new" / "dir" / "o.png").is_file(), err   # the output's directory is created
+    import sys as _sys
+    for name in ("PIL", "PIL.Image"):
+        monkeypatch.setitem(_sys.modules, name, None)
+    rc, out, err = run_cli(capsys, ["detect", str(tmp_path / "in.png"), "--checkpoint", str(ck)])
+    assert rc == 2 and err == ("deepkern detect: IMAGE: needs pillow, which is not installed: pip install pillow "
+                               "(or pip install 'deepkern[images]')\n"), err
 
 
 # ---- the example task of docs/DEVELOPING.md works as written ----------------------------------------

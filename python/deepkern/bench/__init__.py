@@ -17,20 +17,23 @@ the module, else None). ``preallocated`` says whether the callables write into o
 buffers made once in setup (True) or allocate their outputs on every call (False): a fresh
 large output pays page faults, so tables state it.
 
-Timing: each callable runs ``warmup`` times, then ``repeat`` times timed with
-time.perf_counter (synchronizing the GPU after each call on CUDA); the median is reported.
-``cpu_time=True`` times with time.thread_time instead (CPU time of the calling thread): with
-one thread every library computes on the calling thread, so the numbers hold on a machine
-shared with other work, where wall times of multithreaded runs mostly measure the scheduler.
+Timing (trustworthy on a small, shared machine): each implementation runs ``warmup``
+untimed calls, then ``repeat`` rounds in which every implementation is timed once, in an
+order rotated from round to round, so a slow phase of the machine hits them all alike
+(interleaving). Before each timed call the runner waits until the process's other threads
+are idle: a BLAS library's workers (OpenBLAS spins for a while after a call) or an OpenMP
+team would otherwise take cores from the next implementation. NumPy's BLAS is limited to the
+benchmark's thread count with threadpoolctl (``threads``). Each implementation's median and
+spread (half the interquartile range, relative to the median) are reported; ``Result.samples``
+keeps every time. time.perf_counter times (synchronizing the GPU after each call on CUDA);
+``cpu_time=True`` times with time.thread_time instead (CPU time of the calling thread), which
+holds on a busy machine when everything runs on one thread.
 
-Machine peak (for the "% peak" column): threads x flops/cycle/core x clock. flops/cycle/core
-is 2 (FMA) x SIMD lanes x FMA units for the widest ISA deepkern's CPU kernels use here:
-AVX-512 64 fp32 flops/cycle on Intel (two 512-bit FMA units; AMD Zen 4 runs 512-bit FMAs at
-the 256-bit rate: 32), AVX2 32, SSE 16; half that for float64. The clock is
-cpuinfo_max_freq from sysfs when the kernel exposes it, else "cpu MHz" of /proc/cpuinfo
-(which under turbo can be below the real clock, so % peak can exceed 100). Pass ``peak``
-(``--peak GFLOPS``) to use a measured or published figure instead. There is no automatic
-peak for the GPU: pass --peak there.
+Machine peak (for the "% peak" column) is measured, not estimated from a nominal clock (an
+estimate gave "115%" under turbo): ``measured_peak_gflops(threads, dtype)`` runs a
+register-only FMA loop on the widest vectors the CPU has, on ``threads`` cores
+(deepkern._cpu.measure_peak_gflops, csrc/cpu/peak.cpp), once per process. ``peak``
+(``--peak GFLOPS``) overrides it; on the GPU there is no automatic peak: pass --peak.
 """
 from __future__ import annotations
 
@@ -109,6 +112,15 @@ class Case:
 class Result:
     case: Case
     seconds: dict  # impl -> median seconds (missing when the implementation is unavailable)
+    samples: dict = field(default_factory=dict)  # impl -> every timed call's seconds
+
+    def spread(self, impl) -> float:
+        """Half the interquartile range of ``impl``'s times, relative to their median."""
+        times = sorted(self.samples.get(impl, ()))
+        if len(times) < 2 or not self.seconds.get(impl):
+            return 0.0
+        q1, _, q3 = statistics.quantiles(times, n=4, method="inclusive")
+        return (q3 - q1) / 2 / self.seconds[impl]
 
 
 def _torch_for(device):
@@ -133,18 +145,39 @@ def load_cases(families=None) -> list:
     return cases
 
 
-def time_callable(fn, repeat=5, warmup=1, synchronize=lambda: None, clock=time.perf_counter) -> float:
-    """Median time of ``fn()`` by ``clock`` over ``repeat`` calls after ``warmup`` untimed ones."""
-    for _ in range(warmup):
-        fn()
-    synchronize()
-    times = []
-    for _ in range(max(1, repeat)):
-        t0 = clock()
-        fn()
+def wait_idle(max_wait=0.25, quantum=0.002):
+    """Return once the process's threads other than this one have been idle for ``quantum``
+    seconds (their CPU time stopped growing), or after ``max_wait``: BLAS and OpenMP workers
+    spin for a while after a call, and would compete with the next timed call."""
+    deadline = time.perf_counter() + max_wait
+    while True:
+        before = time.process_time() - time.thread_time()
+        time.sleep(quantum)
+        busy = (time.process_time() - time.thread_time()) - before
+        if busy < 0.1 * quantum or time.perf_counter() > deadline:
+            return
+
+
+def time_interleaved(fns, repeat=5, warmup=1, synchronize=lambda: None, clock=time.perf_counter, idle=True) -> dict:
+    """``{name: [seconds of each timed call]}`` for the callables ``fns`` ({name: fn}): warmup
+    calls each, then ``repeat`` rounds timing every callable once, the order rotated each
+    round, waiting for idle threads (``wait_idle``) before each timed call."""
+    names = list(fns)
+    for name in names:
+        for _ in range(warmup):
+            fns[name]()
         synchronize()
-        times.append(clock() - t0)
-    return statistics.median(times)
+    samples = {name: [] for name in names}
+    for rnd in range(max(1, repeat)):
+        k = rnd % len(names) if names else 0
+        for name in names[k:] + names[:k]:
+            if idle:
+                wait_idle()
+            t0 = clock()
+            fns[name]()
+            synchronize()
+            samples[name].append(clock() - t0)
+    return samples
 
 
 @contextlib.contextmanager
@@ -189,10 +222,10 @@ def run(cases, repeat=5, warmup=1, device="cpu", progress=True, cpu_time=False) 
     for case in bar:
         bar.set_postfix_str(case.id)
         fns = case.setup(ctx)
-        seconds = {impl: time_callable(fns[impl], repeat, warmup, ctx.synchronize, clock)
-                   for impl in IMPLS if fns.get(impl) is not None}
-        results.append(Result(case, seconds))
-        del fns
+        available = {impl: fns[impl] for impl in IMPLS if fns.get(impl) is not None}
+        samples = time_interleaved(available, repeat, warmup, ctx.synchronize, clock)
+        results.append(Result(case, {impl: statistics.median(t) for impl, t in samples.items()}, samples))
+        del fns, available
     return results
 
 
@@ -207,41 +240,17 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _cpu_ghz() -> float:
-    try:
-        with open("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq") as f:
-            return int(f.read()) / 1e6
-    except (OSError, ValueError):
-        pass
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("cpu MHz"):
-                    return float(line.split(":", 1)[1]) / 1e3
-    except (OSError, ValueError):
-        pass
-    return 0.0
+_PEAKS: dict = {}
 
 
-def _vendor() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("vendor_id"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return ""
-
-
-def cpu_peak_gflops(threads, dtype="float32") -> float:
-    """Estimated peak GFLOP/s of ``threads`` cores (see the module docstring); 0 if unknown."""
-    import deepkern as dk
-    isa = dk.info()["cpu_isa"]
-    per_cycle = {"avx512": 32 if _vendor() == "AuthenticAMD" else 64, "avx2": 32, "baseline": 16}[isa]
-    if np.dtype(dtype) == np.float64:
-        per_cycle //= 2
-    return threads * per_cycle * _cpu_ghz()
+def measured_peak_gflops(threads, dtype="float32") -> float:
+    """The measured peak GFLOP/s of ``threads`` cores in ``dtype`` (see the module docstring),
+    measured once per process and thread count."""
+    from .. import _cpu
+    key = (int(threads), np.dtype(dtype) == np.float64)
+    if key not in _PEAKS:
+        _PEAKS[key] = _cpu.measure_peak_gflops(key[0], key[1])
+    return _PEAKS[key]
 
 
 def _fmt_time(s):
@@ -260,8 +269,9 @@ COLUMNS = ("op", "shape", "dtype", "out", "deepkern", "{ref}", "torch", "dk/torc
 def format_table(results, markdown=False, peak=None, threads=None, device="cpu") -> str:
     """The results as a text (or Markdown) table with the columns in COLUMNS.
 
-    ``rate`` is deepkern's GFLOP/s (or GB/s for byte-counted cases); ``% peak`` compares
-    GFLOP/s with ``peak`` (GFLOP/s; estimated for the CPU from ``threads`` when None).
+    Times are medians ± the spread (half the interquartile range, relative). ``rate`` is
+    deepkern's GFLOP/s (or GB/s for byte-counted cases); ``% peak`` compares GFLOP/s with
+    ``peak`` (GFLOP/s; measured on the CPU for ``threads`` cores when None).
     """
     ref_name = "numpy" if device == "cpu" else "cupy"
     header = [c.format(ref=ref_name) for c in COLUMNS]
@@ -274,13 +284,17 @@ def format_table(results, markdown=False, peak=None, threads=None, device="cpu")
         if dk_t and c.flops:
             gflops = c.flops / dk_t / 1e9
             rate = f"{gflops:.1f} GFLOP/s"
-            p = peak if peak else (cpu_peak_gflops(threads or 1, c.dtype) if device == "cpu" and threads else 0)
+            p = peak if peak else (measured_peak_gflops(threads, c.dtype) if device == "cpu" and threads else 0)
             if p:
                 pct = f"{100 * gflops / p:.0f}%"
         elif dk_t and c.bytes:
             rate = f"{c.bytes / dk_t / 1e9:.1f} GB/s"
-        rows.append([c.op, c.shape, c.dtype, "prealloc" if c.preallocated else "fresh", _fmt_time(dk_t),
-                     _fmt_time(s.get("reference")), _fmt_time(torch_t), ratio, rate, pct])
+
+        def cell(impl):
+            t = s.get(impl)
+            return "-" if t is None else f"{_fmt_time(t)} ±{100 * r.spread(impl):.0f}%"
+        rows.append([c.op, c.shape, c.dtype, "prealloc" if c.preallocated else "fresh", cell("deepkern"),
+                     cell("reference"), cell("torch"), ratio, rate, pct])
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
         lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -297,7 +311,8 @@ def describe(threads, device="cpu", peak=None, cpu_time=False) -> str:
     info = dk.info()
     torch = _torch_for(device)
     clock = "CPU time of the calling thread" if cpu_time else "wall time"
-    parts = [f"CPU: {cpu_model()} ({os.cpu_count()} logical CPUs), threads={threads}, median {clock}",
+    parts = [f"CPU: {cpu_model()} ({os.cpu_count()} logical CPUs), threads={threads}, median {clock} ± half the "
+             "interquartile range; implementations interleaved, each timed call after the others' threads idled",
              f"deepkern {info['version']} (gemm kernel {info['gemm_kernel']}), numpy {np.__version__}, "
              f"torch {torch.__version__ if torch is not None else 'not available'}"]
     try:
@@ -309,8 +324,9 @@ def describe(threads, device="cpu", peak=None, cpu_time=False) -> str:
     except ImportError:
         parts.append("numpy BLAS threads not limited (pip install threadpoolctl)")
     if device == "cpu":
-        p = peak or cpu_peak_gflops(threads)
-        parts.append(f"fp32 peak used for % peak: {p:.0f} GFLOP/s" + (" (given)" if peak else " (estimated)"))
+        p = peak or measured_peak_gflops(threads)
+        parts.append(f"fp32 peak used for % peak: {p:.0f} GFLOP/s" +
+                     (" (given)" if peak else f" (measured: FMA loop on {threads} threads)"))
     else:
         parts.append(f"GPU: {dk.cuda.device_name()}")
     return "\n".join(parts)

@@ -4,8 +4,8 @@
     y = F.relu(F.linear(x, w, b))
 """
 from .activation import leaky_relu, relu, sigmoid, tanh
-from .basic import (abs, broadcast_to, cat, chunk, clamp, exp, expand, flatten, log, matmul, max,
-                    maximum, mean, min, minimum, reshape, split, sqrt, squeeze, stack, sum,
+from .basic import (abs, argmax, argmin, broadcast_to, cat, chunk, clamp, exp, expand, flatten, log, matmul,
+                    max, maximum, mean, min, minimum, reshape, split, sqrt, squeeze, stack, sum,
                     transpose, unsqueeze, where)
 from .embedding import embedding
 from .linear import linear

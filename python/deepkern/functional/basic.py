@@ -358,6 +358,24 @@ def _axis(op, x, axis, extra=0):
     return axis % n
 
 
+def _dim(op, axis, dim, default=None):
+    """PyTorch's ``dim=`` is NumPy's ``axis=``: accept either (not two different values)."""
+    if dim is None:
+        return default if axis is None else axis
+    if axis is not None and axis != dim:
+        raise TypeError(f"{op}: got axis={axis!r} and dim={dim!r}; give one (dim is PyTorch's name for axis)")
+    return dim
+
+
+def _keep(op, keepdims, keepdim):
+    """PyTorch's ``keepdim=`` is NumPy's ``keepdims=``."""
+    if keepdim is None:
+        return bool(keepdims)
+    if keepdims and not keepdim:
+        raise TypeError(f"{op}: got keepdims=True and keepdim=False; give one")
+    return bool(keepdim)
+
+
 def _tensors(op, tensors):
     tensors = list(tensors)
     if not tensors:
@@ -369,13 +387,17 @@ def _tensors(op, tensors):
     return tensors
 
 
-def sum(x, axis=None, keepdims=False):
-    """Sum over ``axis`` (int, tuple, or None for all); ``keepdims`` keeps reduced axes as 1."""
-    return Sum.apply(x, axis=axis, keepdims=keepdims)
+def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """Sum over ``axis`` (int, tuple, or None for all); ``keepdims`` keeps reduced axes as 1.
+    ``dim`` / ``keepdim`` are PyTorch's names for them (accepted by every function here)."""
+    axis, keepdims = _dim("sum", axis, dim), _keep("sum", keepdims, keepdim)
+    return Sum.apply(x, axis=tuple(axis) if isinstance(axis, list) else axis, keepdims=keepdims)
 
 
-def mean(x, axis=None, keepdims=False):
+def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Mean over ``axis`` (int, tuple, or None for all), as ``sum`` divided by the count."""
+    axis, keepdims = _dim("mean", axis, dim), _keep("mean", keepdims, keepdim)
+    axis = tuple(axis) if isinstance(axis, list) else axis
     shape = x.shape
     if axis is None:
         n = int(np.prod(shape))
@@ -431,20 +453,65 @@ def where(cond, a, b):
     return Where.apply(cond, a, b)
 
 
-def max(x, axis=None, keepdims=False):
+class MaxMin(tuple):
+    """``(values, indices)`` of ``max``/``min`` with ``dim=``, as torch.return_types.max."""
+
+    __slots__ = ()
+
+    def __new__(cls, values, indices):
+        return super().__new__(cls, (values, indices))
+
+    values = property(lambda self: self[0])
+    indices = property(lambda self: self[1])
+
+
+def _extreme(op, x, axis, keepdims, dim, keepdim, largest):
+    torch_style = dim is not None
+    axis, keepdims = _dim(op, axis, dim), _keep(op, keepdims, keepdim)
+    if axis is not None:
+        axis = _axis(op, x, axis)
+    values = Reduce.apply(x, axis=axis, keepdims=keepdims, largest=largest)
+    if not torch_style:
+        return values
+    return MaxMin(values, (argmax if largest else argmin)(x, axis, keepdims))
+
+
+def max(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Largest value over ``axis`` (all values when None); the gradient flows to the first
-    arg-max only. For the elementwise maximum of two tensors use ``maximum``."""
-    if axis is not None:
-        axis = _axis("max", x, axis)
-    return Reduce.apply(x, axis=axis, keepdims=keepdims, largest=True)
+    arg-max only. With PyTorch's ``dim=`` it returns ``(values, indices)`` as torch.max(x, dim)
+    does. For the elementwise maximum of two tensors use ``maximum``."""
+    return _extreme("max", x, axis, keepdims, dim, keepdim, True)
 
 
-def min(x, axis=None, keepdims=False):
+def min(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Smallest value over ``axis`` (all values when None); the gradient flows to the first
-    arg-min only."""
-    if axis is not None:
-        axis = _axis("min", x, axis)
-    return Reduce.apply(x, axis=axis, keepdims=keepdims, largest=False)
+    arg-min only. With ``dim=`` it returns ``(values, indices)`` as torch.min(x, dim)."""
+    return _extreme("min", x, axis, keepdims, dim, keepdim, False)
+
+
+def _arg(op, x, axis, keepdims, dim, keepdim, fn):
+    axis, keepdims = _dim(op, axis, dim), _keep(op, keepdims, keepdim)
+    data = x.data if isinstance(x, Tensor) else x
+    xp = array_module(data)
+    if axis is None:  # the index into the flattened tensor, as torch.argmax(x)
+        idx = getattr(xp, fn)(data.reshape(-1))
+        return Tensor(xp.asarray(idx, dtype=np.int64).reshape((1,) * data.ndim if keepdims else ()))
+    axis = _axis(op, data, axis)
+    if data.shape[axis] == 0:
+        raise ValueError(f"{op}: cannot reduce over an empty axis (shape {tuple(data.shape)}, axis {axis})")
+    idx = getattr(xp, fn)(data, axis=axis).astype(np.int64)
+    return Tensor(xp.expand_dims(idx, axis) if keepdims else idx)
+
+
+def argmax(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """int64 indices of the largest values along ``axis`` (into the flattened tensor when None;
+    the first on ties); not differentiable."""
+    return _arg("argmax", x, axis, keepdims, dim, keepdim, "argmax")
+
+
+def argmin(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """int64 indices of the smallest values along ``axis`` (flattened when None)."""
+    return _arg("argmin", x, axis, keepdims, dim, keepdim, "argmin")
 
 
 def maximum(a, b):
@@ -464,8 +531,9 @@ def clamp(x, min=None, max=None):
     return Clamp.apply(x, low=min, high=max)
 
 
-def cat(tensors, axis=0):
-    """Concatenate along an existing ``axis``: shapes equal except along ``axis``."""
+def cat(tensors, axis=None, *, dim=None):
+    """Concatenate along an existing ``axis`` (default 0): shapes equal except along ``axis``."""
+    axis = _dim("cat", axis, dim, 0)
     tensors = _tensors("cat", tensors)
     axis = _axis("cat", tensors[0], axis)
     ref = tensors[0].shape
@@ -476,8 +544,9 @@ def cat(tensors, axis=0):
     return Cat.apply(*tensors, axis=axis)
 
 
-def stack(tensors, axis=0):
-    """Stack equal-shaped tensors along a new ``axis``."""
+def stack(tensors, axis=None, *, dim=None):
+    """Stack equal-shaped tensors along a new ``axis`` (default 0)."""
+    axis = _dim("stack", axis, dim, 0)
     tensors = _tensors("stack", tensors)
     axis = _axis("stack", tensors[0], axis, extra=1)
     for i, t in enumerate(tensors):
@@ -487,10 +556,10 @@ def stack(tensors, axis=0):
     return Stack.apply(*tensors, axis=axis)
 
 
-def split(x, split_size_or_sections, axis=0):
-    """Split along ``axis`` into pieces of ``split_size`` (the last may be smaller) or of the
-    listed sizes, which must sum to the axis length (PyTorch's torch.split)."""
-    axis = _axis("split", x, axis)
+def split(x, split_size_or_sections, axis=None, *, dim=None):
+    """Split along ``axis`` (default 0) into pieces of ``split_size`` (the last may be smaller)
+    or of the listed sizes, which must sum to the axis length (PyTorch's torch.split)."""
+    axis = _axis("split", x, _dim("split", axis, dim, 0))
     n = x.shape[axis]
     if isinstance(split_size_or_sections, (list, tuple)):
         sizes = [int(s) for s in split_size_or_sections]
@@ -505,9 +574,10 @@ def split(x, split_size_or_sections, axis=0):
     return Split.apply(x, sizes=sizes, axis=axis)
 
 
-def chunk(x, chunks, axis=0):
-    """``chunks`` pieces of ceil(n / chunks) along ``axis`` (fewer when n is small), as
-    torch.chunk."""
+def chunk(x, chunks, axis=None, *, dim=None):
+    """``chunks`` pieces of ceil(n / chunks) along ``axis`` (default 0; fewer when n is small),
+    as torch.chunk."""
+    axis = _dim("chunk", axis, dim, 0)
     if int(chunks) <= 0:
         raise ValueError(f"chunk: chunks must be > 0, got {chunks}")
     n = x.shape[_axis("chunk", x, axis)]
@@ -526,14 +596,18 @@ def flatten(x, start_dim=0, end_dim=-1):
     return reshape(x, x.shape[:s] + (merged,) + x.shape[e + 1:])
 
 
-def unsqueeze(x, axis):
+def unsqueeze(x, axis=None, *, dim=None):
     """A new size-1 axis at ``axis`` (in [-ndim-1, ndim])."""
+    axis = _dim("unsqueeze", axis, dim)
+    if axis is None:
+        raise TypeError("unsqueeze: missing the axis (dim) to insert")
     axis = _axis("unsqueeze", x, axis, extra=1)
     return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
 
 
-def squeeze(x, axis=None):
+def squeeze(x, axis=None, *, dim=None):
     """Drop size-1 axes (all of them, or only ``axis`` when it has size 1, as PyTorch)."""
+    axis = _dim("squeeze", axis, dim)
     if axis is None:
         return reshape(x, tuple(s for s in x.shape if s != 1))
     axis = _axis("squeeze", x, axis)
@@ -592,10 +666,24 @@ Tensor.sum = sum
 Tensor.mean = mean
 Tensor.max = max
 Tensor.min = min
+def _transpose_method(self, *axes):
+    """t.transpose(d0, d1) swaps two dims (PyTorch); t.transpose() reverses them and
+    t.transpose(*axes) with one entry per dim permutes them (NumPy)."""
+    axes = _shape_args(axes)
+    if len(axes) == 2:
+        d0, d1 = (_axis("transpose", self, a) for a in axes)
+        perm = list(range(self.ndim))
+        perm[d0], perm[d1] = perm[d1], perm[d0]
+        return transpose(self, perm)
+    return transpose(self, axes or None)
+
+
 Tensor.reshape = lambda self, *shape: reshape(self, _shape_args(shape))
 Tensor.view = Tensor.reshape
-Tensor.transpose = lambda self, *axes: transpose(self, _shape_args(axes) or None)
-Tensor.permute = Tensor.transpose
+Tensor.transpose = _transpose_method
+Tensor.permute = lambda self, *dims: transpose(self, _shape_args(dims))
+Tensor.argmax = argmax
+Tensor.argmin = argmin
 Tensor.T = property(transpose)
 Tensor.exp = exp
 Tensor.log = log

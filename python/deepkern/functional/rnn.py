@@ -10,7 +10,7 @@ from differentiable primitives (linear, sigmoid, tanh, arithmetic), not fused ke
 from __future__ import annotations
 
 from .. import ops
-from ..autograd import Function
+from ..autograd import Function, Tensor
 from .activation import sigmoid, tanh
 from .linear import linear
 
@@ -97,19 +97,29 @@ def rnn(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh", lengths=No
                           reverse=reverse)
 
 
+def _cell(x, h, c, w_ih, w_hh, b_ih, b_hh, cell):
+    """A batch of steps; an unbatched x (I,) with h, c (H,) is a batch of one, as in PyTorch."""
+    if x.ndim != 1:
+        return Cell.apply(x, h, c, w_ih, w_hh, b_ih, b_hh, cell=cell)
+    from .basic import reshape
+    row = [None if s is None else reshape(s if isinstance(s, Tensor) else Tensor(s), (1, -1)) for s in (h, c)]
+    out = Cell.apply(reshape(x, (1, -1)), row[0], row[1], w_ih, w_hh, b_ih, b_hh, cell=cell)
+    return tuple(reshape(o, (-1,)) for o in out) if isinstance(out, tuple) else reshape(out, (-1,))
+
+
 def lstm_cell(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
-    """One LSTM step: x (B, I), h, c (B, H) -> (h_new, c_new)."""
-    return Cell.apply(x, h, c, w_ih, w_hh, b_ih, b_hh, cell="lstm")
+    """One LSTM step: x (B, I), h, c (B, H) -> (h_new, c_new); or unbatched x (I,), h, c (H,)."""
+    return _cell(x, h, c, w_ih, w_hh, b_ih, b_hh, "lstm")
 
 
 def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
-    """One GRU step: x (B, I), h (B, H) -> h_new."""
-    return Cell.apply(x, h, None, w_ih, w_hh, b_ih, b_hh, cell="gru")
+    """One GRU step: x (B, I), h (B, H) -> h_new; or unbatched x (I,), h (H,)."""
+    return _cell(x, h, None, w_ih, w_hh, b_ih, b_hh, "gru")
 
 
 def rnn_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
-    """One Elman step: x (B, I), h (B, H) -> h_new."""
-    return Cell.apply(x, h, None, w_ih, w_hh, b_ih, b_hh, cell="rnn_" + str(nonlinearity))
+    """One Elman step: x (B, I), h (B, H) -> h_new; or unbatched x (I,), h (H,)."""
+    return _cell(x, h, None, w_ih, w_hh, b_ih, b_hh, "rnn_" + str(nonlinearity))
 
 
 # ---- the course's variants: composed from differentiable primitives, one step at a time -----------

@@ -11,9 +11,9 @@ without bias, BatchNorm with eps 1e-3, ReLU), as in torchvision -- including tor
 (not the paper's 5x5) conv in the third branch, which its pretrained weights and parameter count
 depend on.
 
-torchvision's stride-2 max pools use ceil_mode=True; deepkern's pools floor, so here they take
-padding 1 (3x3 pools) which gives the same map sizes for even inputs (224 -> 112 -> 56 -> 28 ->
-14 -> 7) with windows shifted by one pixel; the 2x2 pool before inception5a needs no change.
+The max pools are torchvision's exactly, ceil_mode=True included (3x3/2 without padding: 112 ->
+56 -> 28 -> 14, the 2x2/2 before inception5a 14 -> 7, the branch pools 3x3/1 with padding 1),
+so every window, and with torchvision's weights every output, matches torchvision's.
 Init as torchvision: conv and fc weights N(0, 0.01) (torchvision truncates at +-2, i.e. 200
 standard deviations: never binding), BatchNorm weight 1 and bias 0.
 """
@@ -49,7 +49,7 @@ class Inception(nn.Module):
                                      BasicConv2d(ch3x3red, ch3x3, 3, padding=1))
         self.branch3 = nn.Sequential(BasicConv2d(in_channels, ch5x5red, 1),
                                      BasicConv2d(ch5x5red, ch5x5, 3, padding=1))
-        self.branch4 = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1),
+        self.branch4 = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1, ceil_mode=True),
                                      BasicConv2d(in_channels, pool_proj, 1))
 
     def forward(self, x):
@@ -62,19 +62,19 @@ class GoogLeNet(nn.Module):
     def __init__(self, num_classes=1000, in_channels=3, dropout=0.2):
         super().__init__()
         self.conv1 = BasicConv2d(in_channels, 64, 7, stride=2, padding=3)
-        self.maxpool1 = nn.MaxPool2d(3, stride=2, padding=1)
+        self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
         self.conv2 = BasicConv2d(64, 64, 1)
         self.conv3 = BasicConv2d(64, 192, 3, padding=1)
-        self.maxpool2 = nn.MaxPool2d(3, stride=2, padding=1)
+        self.maxpool2 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
         self.inception3a = Inception(192, 64, 96, 128, 16, 32, 32)
         self.inception3b = Inception(256, 128, 128, 192, 32, 96, 64)
-        self.maxpool3 = nn.MaxPool2d(3, stride=2, padding=1)
+        self.maxpool3 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
         self.inception4a = Inception(480, 192, 96, 208, 16, 48, 64)
         self.inception4b = Inception(512, 160, 112, 224, 24, 64, 64)
         self.inception4c = Inception(512, 128, 128, 256, 24, 64, 64)
         self.inception4d = Inception(512, 112, 144, 288, 32, 64, 64)
         self.inception4e = Inception(528, 256, 160, 320, 32, 128, 128)
-        self.maxpool4 = nn.MaxPool2d(2, stride=2)
+        self.maxpool4 = nn.MaxPool2d(2, stride=2, ceil_mode=True)
         self.inception5a = Inception(832, 256, 160, 320, 32, 128, 128)
         self.inception5b = Inception(832, 384, 192, 384, 48, 128, 128)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))

@@ -7,7 +7,7 @@ for the same architecture, so weights move between the two.
 """
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 
 import numpy as np
 
@@ -16,6 +16,9 @@ from .._device import device_of, to_device
 from ..autograd import Tensor
 
 __all__ = ["Module", "Parameter"]
+
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
 class Parameter(Tensor):
@@ -170,7 +173,9 @@ class Module:
     def load_state_dict(self, state, strict: bool = True):
         """Copy arrays from ``state`` (name -> array, e.g. from state_dict() or dk.load, or a
         PyTorch state dict converted with ``.numpy()``) into this module's parameters and
-        buffers, validating names, shapes and dtypes. Returns (missing, unexpected) keys."""
+        buffers, validating names, shapes and dtypes. Returns ``(missing_keys, unexpected_keys)``
+        (a named tuple, as PyTorch); with ``strict`` (the default) either being non-empty is a
+        KeyError before anything is copied."""
         own = self.state_dict()
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
@@ -204,7 +209,7 @@ class Module:
                 m._parameters[name].data = value
             else:
                 m._buffers[name] = value
-        return missing, unexpected
+        return IncompatibleKeys(missing, unexpected)
 
     # ---- modes, devices, dtypes ------------------------------------------------------------
     def train(self, mode: bool = True):
@@ -225,7 +230,7 @@ class Module:
                 if p is not None:
                     p.data = fn_param(p.data)
                     if p.grad is not None:
-                        p._grad = fn_param(p.grad)
+                        p._grad = fn_param(p.grad.data)
             for name, b in list(m._buffers.items()):
                 if b is not None:
                     m._buffers[name] = fn_buffer(b)

@@ -32,7 +32,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0):
     norm_type = float(norm_type)
     if not norm_type > 0:
         raise ValueError(f"{op}: norm_type must be > 0 or inf, got {norm_type}")
-    grads = [p.grad for p in _params(op, parameters) if p.grad is not None]
+    grads = [p.grad.data for p in _params(op, parameters) if p.grad is not None]
     if not grads:
         return np.zeros((), dtype=np.float32)
     xp = array_module(grads[0])
@@ -54,7 +54,8 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
     clip_value = _checks.real(op, "clip_value", clip_value, low=0.0)
     for p in _params(op, parameters):
         if p.grad is not None:
-            array_module(p.grad).clip(p.grad, -clip_value, clip_value, out=p.grad)
+            g = p.grad.data
+            array_module(g).clip(g, -clip_value, clip_value, out=g)
 
 
 def l2_penalty(parameters, weight: float):

@@ -1,8 +1,9 @@
 """Fused scaled dot-product attention (array in, array out), forward and backward.
 
-Shapes: q (..., L, D), k (..., S, D), v (..., S, Dv) -> out (..., L, Dv), with the same batch
-dims ``...`` (any number, including none) on q, k and v; L and S may differ. The kernels never
-materialize the (..., L, S) scores: see csrc/cpu/attention.cpp and csrc/cuda/attention.cu.
+Shapes: q (..., L, D), k (..., S, D), v (..., S, Dv) -> out (..., L, Dv), where the batch dims
+``...`` (any number, including none) of q, k and v broadcast against each other, as in PyTorch
+(e.g. k, v (B, 1, S, D) shared by H heads of q (B, H, L, D)); L and S may differ. The kernels
+never materialize the (..., L, S) scores: see csrc/cpu/attention.cpp and csrc/cuda/attention.cu.
 """
 from __future__ import annotations
 
@@ -22,11 +23,12 @@ def _dims(op, q, k, v):
         if x.ndim < 2:
             raise ValueError(f"{op}: {name} must be (..., {'L' if name == 'q' else 'S'}, D) with at least "
                              f"2 dimensions, got shape {tuple(x.shape)}")
-    batch = tuple(q.shape[:-2])
-    for name, x in (("k", k), ("v", v)):
-        if tuple(x.shape[:-2]) != batch:
-            raise ValueError(f"{op}: {name} has batch dims {tuple(x.shape[:-2])} but q has {batch} "
-                             f"(q.shape={tuple(q.shape)}, {name}.shape={tuple(x.shape)})")
+    try:
+        batch = tuple(np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2]))
+    except ValueError:
+        raise ValueError(f"{op}: the batch dims of q {tuple(q.shape[:-2])}, k {tuple(k.shape[:-2])} and v "
+                         f"{tuple(v.shape[:-2])} do not broadcast (q.shape={tuple(q.shape)}, k.shape={tuple(k.shape)}, "
+                         f"v.shape={tuple(v.shape)})") from None
     L, D = q.shape[-2:]
     S = k.shape[-2]
     if k.shape[-1] != D:
@@ -36,6 +38,23 @@ def _dims(op, q, k, v):
         raise ValueError(f"{op}: v has {v.shape[-2]} keys but k has {S} "
                          f"(k.shape={tuple(k.shape)}, v.shape={tuple(v.shape)})")
     return batch, int(L), int(S), int(D), int(v.shape[-1])
+
+
+def _expand(xp, x, batch):
+    """x with its batch dims broadcast to ``batch`` (a contiguous copy only when they differ)."""
+    if tuple(x.shape[:-2]) == batch:
+        return x
+    return xp.ascontiguousarray(xp.broadcast_to(x, batch + tuple(x.shape[-2:])))
+
+
+def _reduce_to(g, shape):
+    """Sum a gradient over the batch dims its operand was broadcast along."""
+    if tuple(g.shape) == tuple(shape):
+        return g
+    lead = g.ndim - len(shape)
+    g = g.sum(axis=tuple(range(lead))) if lead else g
+    axes = tuple(i for i, s in enumerate(shape[:-2]) if s == 1 and g.shape[i] != 1)
+    return g.sum(axis=axes, keepdims=True) if axes else g
 
 
 def _scale(op, scale, D):
@@ -96,6 +115,7 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False, scale=None, r
     """
     xp, (q, k, v) = _checks.arrays(_FWD, q=q, k=k, v=v)
     batch, L, S, D, Dv = _dims(_FWD, q, k, v)
+    q, k, v = (_expand(xp, x, batch) for x in (q, k, v))
     sc = _scale(_FWD, scale, D)
     causal = _flag(_FWD, "causal", causal)
     mats, index = _mask(_FWD, mask, batch, L, S, q.dtype, xp)
@@ -109,12 +129,15 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False, scale=None, r
 
 def scaled_dot_product_attention_backward(grad_out, q, k, v, out, lse, mask=None, causal=False, scale=None):
     """Gradients (dq, dk, dv) of scaled_dot_product_attention, from its ``out`` and ``lse``
-    (``return_lse=True``, float64) and the same mask, causal and scale. The mask gets no gradient."""
+    (``return_lse=True``, float64) and the same mask, causal and scale, each of its operand's
+    shape (summed over the batch dims it was broadcast along). The mask gets no gradient."""
     xp, (grad_out, q, k, v, out) = _checks.arrays(_BWD, grad_out=grad_out, q=q, k=k, v=v, out=out)
     _, (lse,) = _checks.arrays(_BWD, dtypes=("float64",), lse=lse)
     if array_module(lse) is not xp:
         raise TypeError(f"{_BWD}: lse is on another device than q")
     batch, L, S, D, Dv = _dims(_BWD, q, k, v)
+    shapes = (q.shape, k.shape, v.shape)
+    q, k, v = (_expand(xp, x, batch) for x in (q, k, v))
     _checks.shape(_BWD, "out", out, batch + (L, Dv))
     _checks.shape(_BWD, "grad_out", grad_out, batch + (L, Dv))
     _checks.shape(_BWD, "lse", lse, batch + (L,))
@@ -128,4 +151,4 @@ def scaled_dot_product_attention_backward(grad_out, q, k, v, out, lse, mask=None
                                    v.reshape(n, S, Dv), out.reshape(n, L, Dv), lse.reshape(n, L), mats, index,
                                    causal, sc, delta, dq.reshape(n, L, D), dk.reshape(n, S, D),
                                    dv.reshape(n, S, Dv))
-    return dq, dk, dv
+    return tuple(_reduce_to(g, s) for g, s in zip((dq, dk, dv), shapes))

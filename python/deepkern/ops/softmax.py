@@ -5,6 +5,8 @@ for logits of any magnitude (exp only ever sees x - max(x) <= 0).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .. import _checks
 from .._backend import kernels
 
@@ -39,14 +41,20 @@ def _backward(op, grad_out, y, axis, log):
     return grad_in
 
 
-def softmax(x, axis=-1, out=None):
-    """exp(x) / sum(exp(x)) along ``axis``; x of any shape (ndim >= 1), result the same shape."""
-    return _forward("softmax", x, axis, out, False)
+def softmax(x, axis=-1, out=None, dtype=None):
+    """exp(x) / sum(exp(x)) along ``axis``; x of any shape (ndim >= 1), result the same shape.
+    ``dtype`` (float32 or float64): x is cast to it first, as PyTorch's softmax(dtype=)."""
+    return _forward("softmax", _cast(x, dtype), axis, out, False)
 
 
-def log_softmax(x, axis=-1, out=None):
-    """x - log(sum(exp(x))) along ``axis``, computed as (x - max) - log(sum(exp(x - max)))."""
-    return _forward("log_softmax", x, axis, out, True)
+def log_softmax(x, axis=-1, out=None, dtype=None):
+    """x - log(sum(exp(x))) along ``axis``, computed as (x - max) - log(sum(exp(x - max)));
+    ``dtype`` casts x first."""
+    return _forward("log_softmax", _cast(x, dtype), axis, out, True)
+
+
+def _cast(x, dtype):
+    return x if dtype is None or getattr(x, "dtype", None) == np.dtype(dtype) else x.astype(dtype)
 
 
 def softmax_backward(grad_out, y, axis=-1):

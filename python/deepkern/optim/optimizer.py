@@ -81,7 +81,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad[...] = 0
+                    p.grad.zero_()
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient. ``closure`` (re-evaluates the model
@@ -99,7 +99,7 @@ class Optimizer:
 
     def _grad(self, p):
         """p's gradient, checked against p (same device, shape and dtype)."""
-        g = p.grad
+        g = p.grad.data
         if array_module(g) is not array_module(p.data) or g.dtype != p.dtype:
             raise TypeError(f"{type(self).__name__}: a gradient is {g.dtype} on {device_of(g)} but its parameter "
                             f"is {p.dtype} on {device_of(p.data)}")

@@ -34,12 +34,12 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False, scale=None, r
     m_safe = np.where(np.isfinite(m), m, 0).astype(q.dtype, copy=False)
     e = np.exp(s - m_safe)
     total = e.sum(axis=-1, keepdims=True)
-    safe_total = np.where(total > 0, total, 1)
-    p = np.where(total > 0, e / safe_total, 0).astype(q.dtype, copy=False)
+    safe_total = np.where(total == 0, 1, total)  # NaN (a NaN score) stays NaN, as PyTorch
+    p = np.where(total == 0, 0, e / safe_total).astype(q.dtype, copy=False)
     out = np.matmul(p, v)
     if not return_lse:
         return out
-    lse = np.where(total > 0, m_safe + np.log(safe_total), -np.inf)[..., 0].astype(q.dtype, copy=False)
+    lse = np.where(total == 0, -np.inf, m_safe + np.log(safe_total))[..., 0].astype(q.dtype, copy=False)
     return out, lse
 
 

@@ -202,7 +202,7 @@ def train_epoch(model, loss_fn, optimizer, loader, metrics=("accuracy",), device
         penalty = 0.0
         for p in decayed:
             if p.grad is not None:
-                p.grad = p.grad + l2 * p.data
+                p.grad = p.grad.data + l2 * p.data
             penalty += 0.5 * l2 * float((p.data * p.data).sum())
         optimizer.step()
         values = {"loss": loss.item() + penalty}
