@@ -391,3 +391,57 @@ def test_the_documented_example_task_runs(tmp_path, capsys, monkeypatch, one_thr
     assert_usage_error(*run_cli(capsys, ["train", "circles", "--samples", "5"]), "circles", "--samples",
                        "expected at least 10 points, got 5")
     assert ("deepkern train circles" in cli.build_parser().format_help())
+
+
+def test_a_task_counted_in_steps_checkpoints_and_resumes_in_steps(tmp_path, capsys, monkeypatch):
+    """unit = "step" (reinforcement learning): --steps and --checkpoint-every instead of
+    --epochs, "resumed from step k", and Ctrl-C reporting steps."""
+    import types
+
+    from deepkern.train.task import Task
+
+    module = types.ModuleType("deepkern.train.tasks.counter")
+
+    class Counter(Task):
+        help = "counts steps (a test task)"
+        unit = "step"
+        defaults = {"steps": 10, "checkpoint_every": 4, "batch_size": 1, "lr": 0.1}
+        unused = ("data_dir", "plot")
+
+        def setup(self):
+            self.total = 0
+
+        def train_steps(self, start, stop):
+            if getattr(self, "interrupt_at", None) == start:
+                raise KeyboardInterrupt
+            self.total += sum(range(start, stop)) + int(self.rng.integers(0, 1000))
+            return {"return": float(stop - start)}
+
+        def state_dict(self):
+            return {"total": self.total}
+
+        def load_state_dict(self, state):
+            self.total = int(state["total"])
+
+        def finish(self):
+            print(f"total {self.total}")
+    Counter.__module__ = module.__name__
+    module.Counter = Counter
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    monkeypatch.setattr(tasks, "available", lambda real=tasks.available: sorted(real() + ["counter"]))
+
+    full, part = tmp_path / "full.dk", tmp_path / "part.dk"
+    rc, out, err = run_cli(capsys, ["train", "counter", "--checkpoint", str(full)])
+    assert rc == 0, err
+    assert [line.split(":")[0] for line in out.splitlines()[:3]] == ["step 4/10", "step 8/10", "step 10/10"]
+    with pytest.raises(SystemExit):
+        cli.main(["train", "counter", "--help"])
+    help_text = capsys.readouterr().out
+    assert "--steps N" in help_text and "--checkpoint-every N" in help_text and "--epochs" not in help_text
+    monkeypatch.setattr(Counter, "interrupt_at", 8, raising=False)
+    rc, out, err = run_cli(capsys, ["train", "counter", "--checkpoint", str(part)])
+    assert rc == 130 and err == f"deepkern train counter: interrupted in step 9/10; {part} keeps step 8: continue with --resume\n"
+    monkeypatch.setattr(Counter, "interrupt_at", None, raising=False)
+    rc, out, err = run_cli(capsys, ["train", "counter", "--resume", "--checkpoint", str(part)])
+    assert rc == 0 and out.startswith("resumed from step 8") and "step 10/10" in out, err
+    assert dk.load(part)["state"]["total"] == dk.load(full)["state"]["total"]  # the task's rng resumed too
