@@ -186,3 +186,17 @@ def test_a_single_process_is_a_world_of_one():
             "print(d.rank(), d.world_size(), x.tolist(), len(m._buckets))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.stdout.split() == ["0", "1", "[0.0,", "1.0,", "2.0,", "3.0,", "4.0]", "1"], out.stderr
+
+
+@needs_mpi
+def test_nccl_backend_plumbing_with_a_fake_cupy():
+    """No GPU here: nccl_fake_worker.py swaps in a recording NCCL communicator (see its docstring)."""
+    out = subprocess.run([sys.executable, str(WORKER.with_name("nccl_fake_worker.py"))], capture_output=True,
+                         text=True, timeout=120, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert out.returncode == 0, out.stderr[-3000:]
+    calls = [tuple(tuple(x) if isinstance(x, list) else x for x in c) for c in json.loads(out.stdout.splitlines()[-1])]
+    assert calls[0] == ("device", 0) and calls[1] == ("comm", 1, (7, 7, 7), 0)
+    assert ("allReduce", True, 5, "NCCL_FLOAT32", "NCCL_MAX", 1234) in calls           # in place, current stream
+    assert ("bcast", 3, "NCCL_FLOAT64", 0, 1234) in calls
+    assert ("numpy refused", True) in calls
+    assert calls[-3:] == [("abort",), ("timeout", True), ("destroy",)]                  # a hung collective aborts
