@@ -200,3 +200,29 @@ def test_nccl_backend_plumbing_with_a_fake_cupy():
     assert ("bcast", 3, "NCCL_FLOAT64", 0, 1234) in calls
     assert ("numpy refused", True) in calls
     assert calls[-3:] == [("abort",), ("timeout", True), ("destroy",)]                  # a hung collective aborts
+
+
+@needs_mpi
+def test_train_lenet_distributed_on_two_ranks_then_resume_in_one_process(tmp_path):
+    ckpt = tmp_path / "lenet.dk"
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMP_NUM_THREADS="1")
+    small = ["--train-samples", "512", "--test-samples", "256", "--threads", "1", "--quiet"]
+    out = subprocess.run(["mpirun", "-np", "2", "--oversubscribe", sys.executable, "-m", "deepkern", "train", "lenet",
+                          "--distributed", "--epochs", "1", "--checkpoint", str(ckpt), *small],
+                         capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.count("test accuracy") == 1            # rank 0 alone reports
+    model_keys = list(dk.load(ckpt)["state"]["model"])
+    assert model_keys and not any(k.startswith("module.") for k in model_keys)   # the unwrapped model
+    resumed = subprocess.run([sys.executable, "-m", "deepkern", "train", "lenet", "--resume", "--epochs", "2",
+                              "--checkpoint", str(ckpt), *small], capture_output=True, text=True, timeout=300, env=env)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resumed from epoch 1" in resumed.stdout
+
+
+def test_train_distributed_in_a_single_process_is_a_usage_error(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "deepkern", "train", "lenet", "--distributed", "--checkpoint",
+                          str(tmp_path / "x.dk")], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [out.stderr.strip()]  # one line, no traceback
+    assert "--distributed" in out.stderr and ("mpirun -np N" in out.stderr or "pip install" in out.stderr)
