@@ -148,7 +148,7 @@ def test_collectives_before_init_and_bad_arguments_are_clear_errors():
 def test_post_accumulate_grad_hook_fires_once_with_the_whole_gradient():
     w = dk.Tensor(np.array([1.0, 2.0]), requires_grad=True)
     seen = []
-    handle = w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.copy()))
+    handle = w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.data.copy()))
     x = dk.Tensor(np.array([3.0, 4.0]))
     ((w * x).sum() + (w * w).sum()).backward()       # w used three times
     assert len(seen) == 1

@@ -167,7 +167,7 @@ class DistributedDataParallel(Module):
                 if p.grad is None:
                     chunk[...] = 0
                 else:
-                    chunk[...] = xp.reshape(p.grad, -1)
+                    chunk[...] = xp.reshape(p.grad.data, -1)
                 offset += n
             b.work = _group.all_reduce(b.buffer, "sum", async_op=True)
             self.stats["all_reduces"] += 1
