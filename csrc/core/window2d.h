@@ -53,9 +53,11 @@ struct Conv2dGeom {
   int64_t PQ() const { return P * Q; }
   int64_t HW() const { return H * W; }
   int64_t CRSg() const { return Cg() * R * S; }  // GEMM reduction length per group (forward)
-  // 1x1 kernel, stride 1, no padding: the GEMM runs on the NCHW data directly (no im2col).
+  // 1x1 kernel, stride 1, no padding and the output the size of the input: the GEMM runs on
+  // the NCHW data directly (no im2col). A transposed convolution's output_padding makes P, Q
+  // smaller than H, W (the geometry is the adjoint conv2d's), which needs the general path.
   bool pointwise() const {
-    return R == 1 && S == 1 && sh == 1 && sw == 1 && pt == 0 && pb == 0 && pl == 0 && pr == 0;
+    return R == 1 && S == 1 && sh == 1 && sw == 1 && pt == 0 && pb == 0 && pl == 0 && pr == 0 && P == H && Q == W;
   }
 
   // Fills P and Q from the rest and validates everything (throws std::invalid_argument).

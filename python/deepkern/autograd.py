@@ -33,7 +33,7 @@ import numpy as np
 
 from ._backend import array_module, is_array
 
-__all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled"]
+__all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "queue_callback"]
 
 _state = threading.local()
 
@@ -59,6 +59,16 @@ def no_grad():
 
 def enable_grad():
     return _grad_mode(True)
+
+
+def queue_callback(fn) -> None:
+    """Run ``fn()`` once the backward pass now running has finished (PyTorch's
+    ``Variable._execution_engine.queue_callback``): what a gradient hook starts, e.g. an
+    asynchronous all-reduce, a queued callback waits for."""
+    queue = getattr(_state, "callbacks", None)
+    if queue is None:
+        raise RuntimeError("queue_callback: only possible during a backward pass")
+    queue.append(fn)
 
 
 class Function:
@@ -147,6 +157,7 @@ class Tensor:
         self._grad = None
         self._ctx = None
         self._out_index = 0
+        self._post_accumulate_hooks = None
 
     # ---- basic properties -------------------------------------------------------------
     @property
@@ -289,6 +300,19 @@ class Tensor:
     def zero_grad(self):
         self._grad = None
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` after a backward pass has accumulated this leaf's whole gradient
+        into ``.grad`` (once per pass, after every use's contribution is summed). Returns a handle
+        whose ``remove()`` unregisters it."""
+        if not self.is_leaf:
+            raise RuntimeError("register_post_accumulate_grad_hook: only leaf tensors accumulate gradients")
+        if not callable(hook):
+            raise TypeError(f"register_post_accumulate_grad_hook: hook must be callable, got {type(hook).__name__}")
+        if self._post_accumulate_hooks is None:
+            self._post_accumulate_hooks = []
+        self._post_accumulate_hooks.append(hook)
+        return _HookHandle(self._post_accumulate_hooks, hook)
+
     def to(self, device: str) -> "Tensor":
         from ._device import to_device
         return Tensor(to_device(self.data, device), requires_grad=self.requires_grad)
@@ -323,49 +347,93 @@ class Tensor:
                 grad = xp.asarray(grad, dtype=self.dtype)
             if tuple(grad.shape) != self.shape:
                 raise ValueError(f"backward: grad has shape {tuple(grad.shape)} but the tensor has shape {self.shape}")
-        if self._ctx is None:
-            _accumulate(self, grad)
-            return
-        # Reverse topological order over Function nodes (iterative post-order DFS).
-        order, seen = [], set()
-        stack = [(self._ctx, False)]
-        while stack:
-            node, expanded = stack.pop()
-            if expanded:
-                order.append(node)
-                continue
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            stack.append((node, True))
-            for inp in node.inputs:
-                if inp is not None and inp._ctx is not None and id(inp._ctx) not in seen:
-                    stack.append((inp._ctx, False))
-        pending = {id(self._ctx): [None] * len(self._ctx._outputs_meta)}
-        pending[id(self._ctx)][self._out_index] = grad
-        for node in reversed(order):
-            grads = pending.pop(id(node), None)
-            if grads is None:
-                continue
-            grads = [g if g is not None else _zeros_like_meta(xp, meta)
-                     for g, meta in zip(grads, node._outputs_meta)]
-            in_grads = node.backward(*grads)
-            if not isinstance(in_grads, tuple):
-                in_grads = (in_grads,)
-            for inp, need, g in zip(node.inputs, node.needs_input_grad, in_grads):
-                if not need or g is None:
-                    continue
-                if tuple(g.shape) != inp.shape:
-                    raise RuntimeError(f"{type(node).__name__}.backward returned a gradient of shape "
-                                       f"{tuple(g.shape)} for an input of shape {inp.shape}")
-                if inp._ctx is None:
-                    _accumulate(inp, g)
-                else:
-                    slots = pending.setdefault(id(inp._ctx), [None] * len(inp._ctx._outputs_meta))
-                    i = inp._out_index
-                    slots[i] = g if slots[i] is None else slots[i] + g
+        outer = getattr(_state, "callbacks", None)
+        _state.callbacks = []
+        try:
+            if self._ctx is None:
+                _accumulate(self, grad)
+                _run_hooks(self)
+            else:
+                _backward_graph(self, grad, xp)
+            while _state.callbacks:
+                _state.callbacks.pop(0)()
+        finally:
+            _state.callbacks = outer
 
     # ---- operators (defined in functional.basic, attached below) ------------------------
+
+
+def _backward_graph(root: Tensor, grad, xp) -> None:
+    # Reverse topological order over Function nodes (iterative post-order DFS).
+    order, seen = [], set()
+    stack = [(root._ctx, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for inp in node.inputs:
+            if inp is not None and inp._ctx is not None and id(inp._ctx) not in seen:
+                stack.append((inp._ctx, False))
+    # Leaves with hooks: how many gradient contributions each can receive in this pass, so a
+    # hook fires once its leaf's gradient is complete (hooks of leaves some of whose
+    # contributions never came fire at the end).
+    uses = {}
+    for node in order:
+        for inp, need in zip(node.inputs, node.needs_input_grad):
+            if need and inp._ctx is None and inp._post_accumulate_hooks:
+                uses[id(inp)] = uses.get(id(inp), 0) + 1
+    unfinished = {}
+    pending = {id(root._ctx): [None] * len(root._ctx._outputs_meta)}
+    pending[id(root._ctx)][root._out_index] = grad
+    for node in reversed(order):
+        grads = pending.pop(id(node), None)
+        if grads is None:
+            continue
+        grads = [g if g is not None else _zeros_like_meta(xp, meta)
+                 for g, meta in zip(grads, node._outputs_meta)]
+        in_grads = node.backward(*grads)
+        if not isinstance(in_grads, tuple):
+            in_grads = (in_grads,)
+        for inp, need, g in zip(node.inputs, node.needs_input_grad, in_grads):
+            if not need or g is None:
+                continue
+            if tuple(g.shape) != inp.shape:
+                raise RuntimeError(f"{type(node).__name__}.backward returned a gradient of shape "
+                                   f"{tuple(g.shape)} for an input of shape {inp.shape}")
+            if inp._ctx is None:
+                _accumulate(inp, g)
+                if id(inp) in uses:
+                    uses[id(inp)] -= 1
+                    unfinished[id(inp)] = inp
+                    if uses[id(inp)] == 0:
+                        del unfinished[id(inp)]
+                        _run_hooks(inp)
+            else:
+                slots = pending.setdefault(id(inp._ctx), [None] * len(inp._ctx._outputs_meta))
+                i = inp._out_index
+                slots[i] = g if slots[i] is None else slots[i] + g
+    for leaf in unfinished.values():
+        _run_hooks(leaf)
+
+
+def _run_hooks(t: Tensor) -> None:
+    if t.requires_grad and t._post_accumulate_hooks:
+        for hook in list(t._post_accumulate_hooks):
+            hook(t)
+
+
+class _HookHandle:
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
 
 
 def _zeros_like_meta(xp, meta):

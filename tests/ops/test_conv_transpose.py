@@ -62,6 +62,8 @@ def test_conv_transpose2d_forward_backward_match_reference(device, dtype, case, 
     ((2, 300, 9, 10), (300, 16, 1, 1), dict()),                        # pointwise path, several blocks
     ((1, 48, 9, 9), (48, 1, 3, 3), dict(padding=1, groups=48)),        # depthwise
     ((2, 6, 5, 4), (6, 4, 3, 2), dict(stride=(2, 3), padding=(1, 0), output_padding=(1, 2), dilation=(2, 1))),
+    # 1x1 kernel with output_padding: not the pointwise path (the output is larger than the input)
+    ((1, 1, 6, 5), (1, 2, 1, 1), dict(output_padding=(1, 0), dilation=(2, 1))),
 ])
 def test_conv_transpose2d_larger_shapes(device, dtype, x_shape, w_shape, geo):
     xp = xp_for(device)

@@ -34,13 +34,16 @@ class DataLoader:
             giving one disables ``dataset.get_batch``.
         transform: applied to the first field of every batch (the inputs, e.g. (N, C, H, W)
             images) with this epoch's generator: batch-level augmentation.
+        sampler: an iterable of dataset indices with ``len`` (e.g.
+            ``deepkern.distributed.DistributedSampler``) that replaces the loader's own order;
+            not with ``shuffle=True``. Its ``set_epoch`` is called with the loader's epoch.
 
     Yields tuples ``(x, y, ...)`` of arrays with a leading batch dimension (whatever the
     collate function builds). ``len(loader)`` is the number of batches per epoch.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None,
-                 collate_fn=None, transform=None):
+                 collate_fn=None, transform=None, sampler=None):
         self.dataset = dataset
         self.batch_size = integer("DataLoader", "batch_size", batch_size, minimum=1)
         self.shuffle = bool(shuffle)
@@ -52,12 +55,19 @@ class DataLoader:
             raise TypeError(f"DataLoader: collate_fn must be callable, got {type(collate_fn).__name__}")
         if transform is not None and not callable(transform):
             raise TypeError(f"DataLoader: transform must be callable, got {type(transform).__name__}")
+        if sampler is not None:
+            if shuffle:
+                raise ValueError("DataLoader: sampler and shuffle=True are exclusive (the sampler sets the order)")
+            if not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
+                raise TypeError(f"DataLoader: sampler must be an iterable of indices with len(), got "
+                                f"{type(sampler).__name__}")
         self.collate_fn = collate_fn
         self.transform = transform
+        self.sampler = sampler
         self.epoch = 0
 
     def __len__(self):
-        n = len(self.dataset)
+        n = len(self.sampler) if self.sampler is not None else len(self.dataset)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def set_epoch(self, epoch: int) -> None:
@@ -86,9 +96,15 @@ class DataLoader:
 
     def __iter__(self):
         rng = np.random.default_rng([self.seed, self.epoch])
+        if self.sampler is not None:
+            if hasattr(self.sampler, "set_epoch"):
+                self.sampler.set_epoch(self.epoch)
+            order = np.fromiter(self.sampler, dtype=np.int64)
+        else:
+            n = len(self.dataset)
+            order = rng.permutation(n) if self.shuffle else np.arange(n, dtype=np.int64)
         self.epoch += 1
-        n = len(self.dataset)
-        order = rng.permutation(n) if self.shuffle else np.arange(n, dtype=np.int64)
+        n = len(order)
         stop = n - n % self.batch_size if self.drop_last else n
         for start in range(0, stop, self.batch_size):
             batch = self._fetch(order[start:start + self.batch_size])

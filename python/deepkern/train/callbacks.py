@@ -194,7 +194,8 @@ class Checkpoint(Callback):
     generator, which dropout and initializers draw from), ``history`` and ``epoch`` (the number
     of finished epochs). ``dk.load(path)['model']`` is a plain state dict for
     ``model.load_state_dict``. Other callbacks start afresh on resume (an EarlyStopping's
-    patience counts from the resumed epoch)."""
+    patience counts from the resumed epoch). In a data-parallel run only rank 0 writes, and the
+    model saved is the one inside ``DistributedDataParallel`` (usable in a single process)."""
 
     def __init__(self, path, every=1, resume=False):
         from .._checks import integer
@@ -207,7 +208,7 @@ class Checkpoint(Callback):
             return
         from .. import load
         ckpt = load(self.path)
-        state.model.load_state_dict(ckpt["model"])
+        _unwrap(state.model).load_state_dict(ckpt["model"])
         state.optimizer.load_state_dict(ckpt["optimizer"])
         if state.scheduler is not None:
             if "scheduler" not in ckpt:
@@ -224,7 +225,10 @@ class Checkpoint(Callback):
         if done % self.every and done != state.epochs and not state.stop_training:
             return
         from .. import save
-        ckpt = {"model": state.model.state_dict(), "optimizer": state.optimizer.state_dict(),
+        from .loop import is_main_process
+        if not is_main_process():
+            return
+        ckpt = {"model": _unwrap(state.model).state_dict(), "optimizer": state.optimizer.state_dict(),
                 "loader": state.train_loader.state_dict() if hasattr(state.train_loader, "state_dict") else {},
                 "rng": json.dumps(_random.generator().bit_generator.state),
                 "history": state.history.state_dict(), "epoch": done}
@@ -232,3 +236,9 @@ class Checkpoint(Callback):
             ckpt["scheduler"] = state.scheduler.state_dict()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         save(ckpt, self.path)
+
+
+def _unwrap(model):
+    """The model inside a DistributedDataParallel wrapper (checkpoints hold the plain model)."""
+    from ..distributed import DistributedDataParallel
+    return model.module if isinstance(model, DistributedDataParallel) else model

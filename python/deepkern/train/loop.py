@@ -7,6 +7,12 @@ One epoch of ``fit``: ``model.train()``; for each batch ``(x, y)`` of the train 
 callbacks' ``on_epoch_end`` (early stopping, checkpoints). A tqdm bar per epoch shows the
 running loss and metrics and, at its end, the validation results.
 
+In a data-parallel run (``deepkern.distributed`` initialized, the model wrapped in
+``DistributedDataParallel``, the train loader given a ``DistributedSampler``), every rank runs
+``fit``: the epoch's loss and metrics are summed over all ranks before they are logged, so every
+rank sees the global means and takes the same decisions (early stopping), only rank 0 shows a
+progress bar, and the ``Checkpoint`` callback writes from rank 0 only.
+
 Metrics are names from ``METRICS`` or callables ``metric(output, target) -> float`` (the batch
 mean; ``fit`` weights batches by their size). Values in the History are epoch means over
 samples, so they do not depend on how the last, smaller batch falls.
@@ -84,6 +90,27 @@ class _Meter:
     def means(self):
         return {k: s / self.n if self.n else float("nan") for k, s in self.sums.items()}
 
+    def synchronize(self):
+        """Add up the sums and counts of every rank of a data-parallel run (a no-op otherwise)."""
+        if _world_size() == 1:
+            return
+        from .. import distributed
+        totals = np.array([self.n, *self.sums.values()], dtype=np.float64)
+        distributed.all_reduce(totals)
+        self.n = int(totals[0])
+        self.sums = dict(zip(self.sums, totals[1:].tolist()))
+
+
+def _world_size() -> int:
+    from .. import distributed
+    return distributed.world_size() if distributed.is_initialized() else 1
+
+
+def is_main_process() -> bool:
+    """False on every rank but 0 of a data-parallel run: those neither print nor write files."""
+    from .. import distributed
+    return not distributed.is_initialized() or distributed.rank() == 0
+
 
 def evaluate(model, loader, loss_fn=None, metrics=("accuracy",), device="cpu", progress=False) -> dict:
     """Mean loss (when ``loss_fn`` is given) and metrics of ``model`` over ``loader``, in eval
@@ -105,6 +132,7 @@ def evaluate(model, loader, loss_fn=None, metrics=("accuracy",), device="cpu", p
                 meter.add(len(y), values)
     finally:
         model.train(was_training)
+    meter.synchronize()
     return meter.means()
 
 
@@ -155,6 +183,7 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, call
         if not isinstance(cb, Callback):
             raise TypeError(f"fit: callbacks must be Callback instances, got {type(cb).__name__}")
     _metric_fns(metrics, "fit")
+    progress = progress and is_main_process()
     model.to(device)
     state = FitState(model, optimizer, scheduler, train_loader, val_loader, int(epochs))
     for cb in callbacks:
@@ -211,6 +240,7 @@ def train_epoch(model, loss_fn, optimizer, loader, metrics=("accuracy",), device
         if bar is not None:
             bar.set_postfix(_fmt(meter.means()), refresh=False)
             bar.update()
+    meter.synchronize()
     return meter.means()
 
 

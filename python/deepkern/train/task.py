@@ -33,6 +33,12 @@ The framework gives every task the same core flags, with the task's defaults sho
 4. ``finish()``, then ``plot(path)`` when ``--plot`` is given (the learning curves, unless the
    task draws something else).
 
+Tasks that set ``data_parallel = True`` also get ``--distributed``: started by
+``mpirun -np N``, every rank joins the process group (MPI, or NCCL with ``--device cuda``),
+the task wraps its model with :meth:`Task.parallel` and takes its loader from
+:meth:`Task.make_train_loader` (each rank trains on its shard; ``--batch-size`` is per rank), and
+only rank 0 prints and writes checkpoints (which hold the unwrapped model).
+
 Tasks whose unit is not an epoch set ``unit = "step"`` (reinforcement learning counts
 environment steps): they get ``--steps`` and ``--checkpoint-every`` instead of ``--epochs``,
 implement ``train_steps(start, stop)``, and resume "from step k".
@@ -61,7 +67,7 @@ __all__ = ["Task", "UsageError", "run", "add_arguments", "load_checkpoint", "CHE
 CHECKPOINT_FORMAT = "deepkern-train"
 # Flags a resumed run may change; every other setting comes from the checkpoint.
 RESUMABLE = ("epochs", "steps", "checkpoint_every", "device", "threads", "data_dir", "checkpoint", "resume",
-             "plot", "quiet")
+             "plot", "quiet", "distributed")
 
 
 class Task:
@@ -77,6 +83,8 @@ class Task:
         unused: core flags the task has no use for (giving one is a usage error).
         unit: "epoch" (default) or "step".
         resume_may_change: the task's own flags a resumed run may change (e.g. sampling options).
+        data_parallel: the task supports ``--distributed`` (it builds its model through
+            ``parallel`` and its training loader through ``make_train_loader``).
 
     What the framework sets before ``setup``: ``args`` (the parsed flags), ``device``,
     ``quiet``, ``rng`` (a NumPy Generator seeded by ``--seed``, saved in checkpoints: draw
@@ -93,6 +101,7 @@ class Task:
     unused = ()
     unit = "epoch"
     resume_may_change = ()
+    data_parallel = False
 
     def __init__(self, args):
         self.args = args
@@ -119,6 +128,8 @@ class Task:
             if getattr(args, dest, None) is not None:
                 raise UsageError(_flag(dest), f"'deepkern train {self.name}' does not use it")
         check_device(args.device)
+        if getattr(args, "distributed", False):
+            _join_process_group(self.name, args.device)
         if getattr(args, "data_dir", None) is not None:
             existing_dir_flag(args.data_dir, "--data-dir")
         if args.plot:
@@ -149,13 +160,22 @@ class Task:
         """Everything the next epoch depends on beyond the random generators (which the
         framework saves): by default the model's, optimizer's and scheduler's state dicts.
         Extend it (``state = super().state_dict(); state["vocab"] = ...``)."""
-        return {key: getattr(self, key).state_dict() for key in ("model", "optimizer", "scheduler")
+        return {key: self._saved(key).state_dict() for key in ("model", "optimizer", "scheduler")
                 if getattr(self, key) is not None}
 
     def load_state_dict(self, state):
         for key in ("model", "optimizer", "scheduler"):
             if getattr(self, key) is not None and key in state:
-                getattr(self, key).load_state_dict(state[key])
+                self._saved(key).load_state_dict(state[key])
+
+    def _saved(self, key):
+        # a data-parallel model is saved unwrapped, so the checkpoint loads in one process
+        obj = getattr(self, key)
+        if key == "model":
+            from ..distributed import DistributedDataParallel
+            if isinstance(obj, DistributedDataParallel):
+                return obj.module
+        return obj
 
     def plot(self, path):
         """Draw ``--plot``: the learning curves by default."""
@@ -172,6 +192,26 @@ class Task:
             desc = f"epoch {self.epoch + 1}/{self.epochs}" if self.unit == "epoch" else "steps"
         return tqdm(iterable, total=total, desc=desc, unit=unit, disable=self.quiet, leave=False,
                     dynamic_ncols=True)
+
+    def parallel(self, model):
+        """``model`` (already on ``self.device``) wrapped in DistributedDataParallel under
+        ``--distributed``; the model itself otherwise."""
+        if not getattr(self.args, "distributed", False):
+            return model
+        from ..distributed import DistributedDataParallel
+        return DistributedDataParallel(model)
+
+    def make_train_loader(self, dataset, batch_size, transform=None):
+        """The training DataLoader: shuffled by ``--seed`` and the epoch; under
+        ``--distributed``, this rank's shard of every epoch (DistributedSampler)."""
+        from ..data import DataLoader
+        if not getattr(self.args, "distributed", False):
+            return DataLoader(dataset, batch_size=batch_size, shuffle=True, seed=self.args.seed, transform=transform)
+        from .. import distributed as dist
+        sampler = dist.DistributedSampler(dataset, seed=self.args.seed)
+        # augmentation draws differ between ranks (the seed), the shards come from the sampler
+        return DataLoader(dataset, batch_size=batch_size, sampler=sampler, seed=self.args.seed + dist.rank(),
+                          transform=transform)
 
     def log(self, *parts):
         """Print unless --quiet (results that must always show use print)."""
@@ -222,6 +262,10 @@ def add_arguments(parser, task_cls):
       help=h.get("plot", "draw the learning curves into this PNG (needs matplotlib)"))
     a("--quiet", action="store_true", help="print only the results: no progress bars or per-epoch lines")
     a("--threads", type=positive_int, default=None, metavar="N", help="CPU threads for the kernels (default: all cores)")
+    if task_cls.data_parallel:
+        a("--distributed", action="store_true",
+          help="data-parallel over the ranks started by 'mpirun -np N' (MPI; NCCL with --device cuda; "
+               "needs deepkern[distributed]); --batch-size is per rank")
     task_cls.add_arguments(parser.add_argument_group(f"{task_cls.name} options"))
 
 
@@ -238,6 +282,25 @@ def explicit_flags(parser, argv):
         for action, default in saved:
             action.default = default
     return {a.dest for a, _ in saved if a.dest in given}
+
+
+def _join_process_group(name, device):
+    from .. import distributed as dist
+
+    require("mpi4py", "--distributed", package="mpi4py", extra="distributed")
+    if not dist.is_initialized():
+        try:
+            dist.init("nccl" if device == "cuda" else "mpi")
+        except dist.DistributedError as e:
+            raise UsageError("--distributed", str(e)) from None
+    if dist.world_size() == 1:
+        raise UsageError("--distributed", f"this run is a single process; start the ranks with "
+                                          f"'mpirun -np N python -m deepkern train {name} --distributed'")
+
+
+def _is_main_process():
+    from .loop import is_main_process
+    return is_main_process()
 
 
 # ---- checkpoints ---------------------------------------------------------------------------------
@@ -279,7 +342,7 @@ def _merge_resumed_args(task_cls, args, saved, explicit):
     with the checkpoint unless it is one a resumed run may change."""
     free = set(RESUMABLE) | set(task_cls.resume_may_change)
     for dest, value in saved.items():
-        if dest in ("checkpoint", "resume", "quiet", "threads") or not hasattr(args, dest):
+        if dest in ("checkpoint", "resume", "quiet", "threads", "distributed") or not hasattr(args, dest):
             continue
         if dest not in explicit:
             setattr(args, dest, list(value) if isinstance(value, tuple) else value)
@@ -325,6 +388,9 @@ def run(task_cls, args, explicit=frozenset()) -> int:
                                              "(pick another --checkpoint)") from None
     task = task_cls(args)
     task.check()
+    if not _is_main_process():  # other ranks of a data-parallel run train silently
+        task.quiet = True
+        sys.stdout = open(os.devnull, "w")
     if args.threads is not None:
         dk.set_num_threads(args.threads)
     dk.manual_seed(args.seed)
@@ -355,7 +421,8 @@ def run(task_cls, args, explicit=frozenset()) -> int:
             logs = dict(logs or {})
             task.history.append(stop - 1, logs)
             done = stop
-            _save_checkpoint(task, done)
+            if _is_main_process():
+                _save_checkpoint(task, done)
             saved = done
             task.log(f"{label}: {_format_logs(logs)} ({time.perf_counter() - start:.1f} s)")
             task.on_epoch_end(logs)

@@ -18,6 +18,7 @@ class DigitsTask(Task):
     """A classifier of 28x28 digits; subclasses define ``build_model()``."""
 
     defaults = {"epochs": 8, "batch_size": 64, "lr": None}
+    data_parallel = True
     core_help = {"lr": "learning rate (default: sgd 0.1, momentum 0.05, rmsprop 1e-3, adam 2e-3)",
                  "data_dir": "directory with the IDX files of --data mnist / fashion-mnist "
                              "(default: deepkern's cache directory)"}
@@ -79,7 +80,7 @@ class DigitsTask(Task):
         from .. import EarlyStopping
 
         args = self.args
-        self.model = self.build_model()
+        self.model = self.parallel(self.build_model().to(self.device))
         train, test = self.datasets()
         val = None
         if args.val_split > 0:
@@ -90,8 +91,7 @@ class DigitsTask(Task):
         # the value of a black pixel after normalization: translated digits get black borders
         background = (0.0 - MNIST_MEAN) / MNIST_STD
         augment = T.RandomCrop(28, padding=2, fill=background) if args.augment else None
-        self.train_loader = DataLoader(train, batch_size=args.batch_size, shuffle=True, seed=args.seed,
-                                       transform=augment)
+        self.train_loader = self.make_train_loader(train, args.batch_size, transform=augment)
         eval_batch = max(args.batch_size, 500)
         self.val_loader = DataLoader(val, batch_size=eval_batch) if val is not None else None
         self.test_loader = DataLoader(test, batch_size=eval_batch)
@@ -110,8 +110,7 @@ class DigitsTask(Task):
         self.early = EarlyStopping("val_accuracy", patience=args.patience) if val is not None else None
         if self.early is not None:
             self.early.on_train_begin(self)
-        self.model.to(self.device)
-        print(f"{type(self.model).__name__}: {sum(p.size for p in params):,} parameters; data: {args.data} "
+        print(f"{type(self._saved('model')).__name__}: {sum(p.size for p in params):,} parameters; data: {args.data} "
               f"({self.n_train} training, {self.n_test} test images); {args.optimizer} lr={self.lr:g} "
               f"decay={args.lr_decay:g}; {dk.get_num_threads()} threads; device {self.device}")
 
