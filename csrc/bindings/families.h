@@ -9,7 +9,8 @@
   X(conv_transpose)        \
   X(loss)                  \
   X(pool)                  \
-  X(softmax)
+  X(softmax)               \
+  X(word2vec)
 
 namespace dk::bind {
 #define DK_DECLARE_FAMILY(family) void bind_##family(py::module_& m);
