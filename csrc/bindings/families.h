@@ -7,6 +7,7 @@
 #define DK_OP_FAMILIES(X) \
   X(activation)            \
   X(conv_transpose)        \
+  X(glove)                 \
   X(loss)                  \
   X(pool)                  \
   X(softmax)               \

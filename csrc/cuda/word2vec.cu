@@ -3,33 +3,30 @@
 // Same model, random choices (core/word2vec_sampling.h) and learning rate as the CPU kernel
 // (csrc/cpu/word2vec.cpp); what differs is the parallel schedule. The corpus positions of the
 // call are taken in batches of `workers` consecutive positions, and each batch is one
-// synchronous mini-batch step in two launches:
+// synchronous mini-batch step (cuda/row_deltas.cuh) in two launches:
 //   1. compute: one warp per position. A position whose word subsampling keeps is a center
 //      word; its warp finds its contexts (scanning out from the position over kept words of its
-//      sentence), draws its outputs, computes every logit as a warp-wide dot product over the
-//      D lanes-strided elements, and atomically adds the updates G Out / G^T In into delta
-//      buffers, one per weight matrix. The weights themselves are only read. The first warp to
-//      touch a row claims it (atomicExch on a flag) and appends it to that matrix's list of
-//      touched rows.
-//   2. apply: one warp per touched row adds the row's delta to the weights and zeroes the
-//      delta and the flag; the lists' lengths are then reset.
-// So no access to the weights races with another (the emulated backend's ThreadSanitizer
-// agrees), and with workers == 1 every center word is applied before the next is computed:
-// the exact sequential order of the single-thread CPU kernel and of
-// deepkern.reference.word2vec_train (which mirrors the batches for workers > 1 too). The
-// order of the float atomic adds within a batch is unspecified, so batches > 1 agree with the
-// reference to rounding, not bit for bit. Hogwild-style unsynchronized updates would save
-// the delta traffic, but race by design.
+//      sentence, into 2 * window ints of shared memory), draws its outputs, computes every
+//      logit as a warp-wide dot product over lane-strided elements, and atomically adds the
+//      updates G Out / G^T In into the delta rows of syn0, syn1neg and syn1. The weights are
+//      only read.
+//   2. apply: one warp per touched row adds the row's delta to the weights.
+// With workers == 1 every center word is applied before the next is computed: the exact
+// sequential order of the single-thread CPU kernel and of deepkern.reference.word2vec_train
+// (which mirrors the batches for workers > 1 too). The order of the float atomic adds within a
+// batch is unspecified, so batches > 1 agree with the reference to rounding, not bit for bit.
+// Hogwild-style unsynchronized updates would save the delta traffic, but race by design.
 //
-// Layouts: weights row-major (rows, D); workspace per matrix: delta (rows, D) T, claimed
-// (rows,) int32, touched (rows,) int32; then 3 int32 list lengths. Indices read from memory
-// (word ids, noise words, Huffman nodes) are range-checked: an invalid one is skipped.
+// Layouts: weights row-major (rows, D); the workspace is row_deltas.cuh's for the three
+// matrices. Indices read from memory (word ids, noise words, Huffman nodes) are range-checked:
+// an invalid one is skipped.
 #include <algorithm>
 #include <cstdint>
 
 #include "core/word2vec_sampling.h"
 #include "cuda/cuda_check.h"
 #include "cuda/launch.cuh"
+#include "cuda/row_deltas.cuh"
 #include "cuda/word2vec.h"
 
 namespace dk::cuda {
@@ -37,65 +34,8 @@ namespace {
 
 constexpr int kWarpsPerBlock = 4;
 constexpr int kMatrices = 3;  // syn0, syn1neg, syn1
-
 template <typename T>
-struct Deltas {
-  T* delta[kMatrices];
-  int32_t* claimed[kMatrices];
-  int32_t* touched[kMatrices];
-  int32_t* count;  // (kMatrices,)
-};
-
-size_t align_up(size_t n) { return (n + 255) / 256 * 256; }
-
-// The workspace carved into Deltas; rows[k] rows of D per matrix (0 when unused).
-template <typename T>
-Deltas<T> carve(uint8_t* base, const int64_t rows[kMatrices], int64_t D, size_t* total) {
-  Deltas<T> d{};
-  size_t off = 0;
-  for (int k = 0; k < kMatrices; ++k) {
-    d.delta[k] = reinterpret_cast<T*>(base + off);
-    off += align_up(sizeof(T) * rows[k] * D);
-    d.claimed[k] = reinterpret_cast<int32_t*>(base + off);
-    off += align_up(sizeof(int32_t) * rows[k]);
-    d.touched[k] = reinterpret_cast<int32_t*>(base + off);
-    off += align_up(sizeof(int32_t) * rows[k]);
-  }
-  d.count = reinterpret_cast<int32_t*>(base + off);
-  off += align_up(sizeof(int32_t) * kMatrices);
-  *total = off;
-  return d;
-}
-
-__device__ __forceinline__ double warp_sum(double v) {
-  for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
-  return v;
-}
-__device__ __forceinline__ float warp_sum(float v) {
-  for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
-  return v;
-}
-
-template <typename T>
-__device__ T warp_dot(const T* x, const T* y, int64_t D, int lane) {
-  T s = 0;
-  for (int64_t i = lane; i < D; i += 32) s += x[i] * y[i];
-  return warp_sum(s);
-}
-
-// Makes sure row `row` of matrix k is on the touched list (the first claim appends it).
-template <typename T>
-__device__ void claim(const Deltas<T>& d, int k, int64_t row, int lane) {
-  if (lane == 0 && atomicExch(d.claimed[k] + row, 1) == 0) d.touched[k][atomicAdd(d.count + k, 1)] = (int32_t)row;
-}
-
-// Adds scale * x into the delta of row `row` of matrix k.
-template <typename T>
-__device__ void add_delta(const Deltas<T>& d, int k, int64_t row, T scale, const T* x, int64_t D, int lane) {
-  claim(d, k, row, lane);
-  T* dst = d.delta[k] + row * D;
-  for (int64_t i = lane; i < D; i += 32) atomicAdd(dst + i, scale * x[i]);
-}
+using Deltas = RowDeltas<T, kMatrices>;
 
 // The outputs of a center word, in the CPU kernel's order: the Huffman path, then the word's
 // own negative-sampling row and its noise words. f(matrix, row, label) for each.
@@ -188,8 +128,8 @@ __global__ void compute_kernel(Word2VecArgs<T> a, Deltas<T> d, int64_t p0, int64
       for_each_output(a, stream, p, word, [&](int k, int64_t row, T label) {
         const T* out = matrix(a, k) + row * D;
         const T g = scale(warp_dot(in, out, D, lane), label);
-        add_delta(d, 0, ctx[m], g, out, D, lane);
-        add_delta(d, k, row, g, in, D, lane);
+        add_row_delta(d, 0, ctx[m], g, out, D, lane);
+        add_row_delta(d, k, row, g, in, D, lane);
       });
     }
   } else if (M > 0) {
@@ -206,9 +146,9 @@ __global__ void compute_kernel(Word2VecArgs<T> a, Deltas<T> d, int64_t p0, int64
       T part = 0;
       for (int64_t i = lane; i < D; i += 32) part += h_at(i) * out[i];
       const T g = scale(warp_sum(part), label);
-      claim(d, k, row, lane);
+      claim_row(d, k, row, lane);
       for (int64_t i = lane; i < D; i += 32) atomicAdd(d.delta[k] + row * D + i, g * h_at(i));
-      for (int m = 0; m < M; ++m) add_delta(d, 0, ctx[m], g * in_scale, out, D, lane);
+      for (int m = 0; m < M; ++m) add_row_delta(d, 0, ctx[m], g * in_scale, out, D, lane);
     });
   }
   if (lane == 0) {
@@ -219,26 +159,17 @@ __global__ void compute_kernel(Word2VecArgs<T> a, Deltas<T> d, int64_t p0, int64
 
 template <typename T>
 __global__ void apply_kernel(Word2VecArgs<T> a, Deltas<T> d) {
-  const int lane = threadIdx.x & 31;
-  const int64_t warp = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) / 32;
-  const int64_t warps = (int64_t)gridDim.x * blockDim.x / 32;
   const int64_t D = a.dim;
-  for (int k = 0; k < kMatrices; ++k) {
-    T* w = matrix(a, k);
-    const int64_t n = d.count[k];
-    for (int64_t t = warp; t < n; t += warps) {
-      const int64_t row = d.touched[k][t];
-      T* delta = d.delta[k] + row * D;
-      for (int64_t i = lane; i < D; i += 32) {
-        w[row * D + i] += delta[i];
-        delta[i] = T(0);
-      }
-      if (lane == 0) d.claimed[k][row] = 0;
+  for_each_touched_row(d, [&](int k, int64_t row, T* delta, int lane) {
+    T* w = matrix(a, k) + row * D;
+    for (int64_t i = lane; i < D; i += 32) {
+      w[i] += delta[i];
+      delta[i] = T(0);
     }
-  }
+  });
 }
 
-void matrix_rows(int64_t V, bool hs, int negative, int64_t rows[kMatrices]) {
+void matrix_rows(int64_t V, bool hs, int negative, int64_t (&rows)[kMatrices]) {
   rows[0] = V;
   rows[1] = negative > 0 ? V : 0;
   rows[2] = hs && V > 1 ? V - 1 : 0;
@@ -251,9 +182,9 @@ int64_t word2vec_workspace_size(int64_t vocab_size, int64_t dim, bool hs, int ne
   matrix_rows(vocab_size, hs, negative, rows);
   size_t total = 0;
   if (itemsize == 8)
-    carve<double>(nullptr, rows, dim, &total);
+    carve_row_deltas<double>(nullptr, rows, dim, &total);
   else
-    carve<float>(nullptr, rows, dim, &total);
+    carve_row_deltas<float>(nullptr, rows, dim, &total);
   return static_cast<int64_t>(total);
 }
 
@@ -270,7 +201,7 @@ void word2vec_train(const Word2VecArgs<T>& a, cudaStream_t stream) {
   int64_t rows[kMatrices];
   matrix_rows(a.vocab_size, a.hs, a.negative, rows);
   size_t total = 0;
-  const Deltas<T> d = carve<T>(a.workspace, rows, a.dim, &total);
+  const Deltas<T> d = carve_row_deltas<T>(a.workspace, rows, a.dim, &total);
   DK_CUDA_CHECK(cudaMemsetAsync(a.workspace, 0, total, stream));
   const unsigned block = 32 * kWarpsPerBlock;
   const size_t smem = sizeof(int32_t) * 2 * a.window * kWarpsPerBlock;

@@ -7,3 +7,4 @@ from .vocab import Vocab
 from . import corpora
 from .keyedvectors import KeyedVectors
 from .word2vec import LineSentence, Word2Vec
+from .glove import GloVe

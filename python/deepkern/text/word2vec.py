@@ -31,7 +31,7 @@ from ..serialization import load as _dk_load, save as _dk_save
 from .keyedvectors import KeyedVectors
 from .vocab_tables import huffman_tree, keep_thresholds, noise_table
 
-__all__ = ["Word2Vec", "LineSentence", "MAX_WORDS_IN_BATCH"]
+__all__ = ["Word2Vec", "LineSentence", "MAX_WORDS_IN_BATCH", "count_vocabulary", "encode_corpus"]
 
 MAX_WORDS_IN_BATCH = 10000  # longer sentences are cut into pieces of this many words (as gensim)
 
@@ -51,7 +51,45 @@ class LineSentence:
                     yield words[i:i + self.max_sentence_length]
 
 
-def _check_sentences(sentences, where):
+def count_vocabulary(corpus, min_count, where, max_vocab_size=None, max_final_vocab=None):
+    """The words seen >= min_count times, most frequent first (ties in order of first
+    appearance), as (words, counts int64), with the number of sentences and of tokens."""
+    counts, sentences = Counter(), 0
+    for sentence in corpus:
+        if isinstance(sentence, str):
+            raise TypeError(f"{where}: each sentence must be a list of words, got the string {sentence[:40]!r}")
+        counts.update(sentence)
+        sentences += 1
+    total = sum(counts.values())
+    if total == 0:
+        raise ValueError(f"{where}: the corpus is empty ({sentences} sentences, no words)")
+    kept = [(w, c) for w, c in counts.items() if c >= min_count]
+    kept.sort(key=lambda wc: -wc[1])  # stable: ties stay in order of first appearance
+    for limit in (max_vocab_size, max_final_vocab):
+        if limit is not None:
+            kept = kept[:int(limit)]
+    if not kept:
+        raise ValueError(f"{where}: min_count={min_count} leaves no words: the corpus has {len(counts)} "
+                         f"distinct words, the most frequent seen {max(counts.values())} times")
+    return [w for w, _ in kept], np.array([c for _, c in kept], dtype=np.int64), sentences, total
+
+
+def encode_corpus(corpus, key_to_index):
+    """The corpus as (word ids int32, sentence offsets int64): unknown words dropped (the
+    window then spans them, as in gensim), sentences cut at MAX_WORDS_IN_BATCH words."""
+    ids, lengths = [], []
+    for sentence in corpus:
+        s = [i for i in map(key_to_index.get, sentence) if i is not None]
+        for lo in range(0, len(s), MAX_WORDS_IN_BATCH):
+            ids.append(s[lo:lo + MAX_WORDS_IN_BATCH])
+            lengths.append(len(ids[-1]))
+    flat = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int32, count=sum(lengths))
+    starts = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=starts[1:])
+    return flat, starts
+
+
+def check_sentences(sentences, where):
     if isinstance(sentences, (str, bytes)):
         raise TypeError(f"{where}: sentences must be an iterable of token lists, got a string "
                         "(split it into sentences of words first)")
@@ -95,7 +133,7 @@ class Word2Vec:
         if sentences is not None or corpus_file is not None:
             if sentences is not None and corpus_file is not None:
                 raise TypeError(f"{where}: give sentences or corpus_file, not both")
-            corpus = LineSentence(corpus_file) if corpus_file is not None else _check_sentences(sentences, where)
+            corpus = LineSentence(corpus_file) if corpus_file is not None else check_sentences(sentences, where)
             self.build_vocab(corpus)
             self.train(corpus, total_examples=self.corpus_count, epochs=self.epochs)
 
@@ -104,30 +142,15 @@ class Word2Vec:
         """Counts the words, keeps those seen >= min_count times (most frequent first), and
         makes the sampling tables and the initial vectors."""
         where = "Word2Vec.build_vocab"
-        corpus = LineSentence(corpus_file) if corpus_file is not None else _check_sentences(corpus_iterable, where)
+        corpus = LineSentence(corpus_file) if corpus_file is not None else check_sentences(corpus_iterable, where)
         if corpus is None:
             raise TypeError(f"{where}: give corpus_iterable or corpus_file")
-        counts, sentences = Counter(), 0
-        for sentence in corpus:
-            if isinstance(sentence, str):
-                raise TypeError(f"{where}: each sentence must be a list of words, got the string {sentence[:40]!r}")
-            counts.update(sentence)
-            sentences += 1
-        total = sum(counts.values())
-        if total == 0:
-            raise ValueError(f"{where}: the corpus is empty ({sentences} sentences, no words)")
-        kept = [(w, c) for w, c in counts.items() if c >= self.min_count]
-        kept.sort(key=lambda wc: -wc[1])  # stable: ties stay in order of first appearance
-        for limit in (self.max_vocab_size, self.max_final_vocab):
-            if limit is not None:
-                kept = kept[:int(limit)]
-        if not kept:
-            raise ValueError(f"{where}: min_count={self.min_count} leaves no words: the corpus has {len(counts)} "
-                             f"distinct words, the most frequent seen {max(counts.values())} times")
+        keys, counts, sentences, total = count_vocabulary(corpus, self.min_count, where,
+                                                          self.max_vocab_size, self.max_final_vocab)
         wv = self.wv = KeyedVectors(self.vector_size)
-        wv.index_to_key = [w for w, _ in kept]
-        wv.key_to_index = {w: i for i, w in enumerate(wv.index_to_key)}
-        wv.expandos["count"] = np.array([c for _, c in kept], dtype=np.int64)
+        wv.index_to_key = keys
+        wv.key_to_index = {w: i for i, w in enumerate(keys)}
+        wv.expandos["count"] = counts
         self.corpus_count, self.corpus_total_words = sentences, total
         self._make_tables()
         rng = np.random.default_rng(self.seed)
@@ -144,19 +167,7 @@ class Word2Vec:
         self._tree = huffman_tree(counts) if self.hs else (None, None, None)
 
     def _encode(self, corpus):
-        """The corpus as (word ids int32, sentence offsets int64): unknown words dropped,
-        sentences cut at MAX_WORDS_IN_BATCH words."""
-        k2i = self.wv.key_to_index
-        ids, lengths = [], []
-        for sentence in corpus:
-            s = [i for i in map(k2i.get, sentence) if i is not None]
-            for lo in range(0, len(s), MAX_WORDS_IN_BATCH):
-                ids.append(s[lo:lo + MAX_WORDS_IN_BATCH])
-                lengths.append(len(ids[-1]))
-        flat = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int32, count=sum(lengths))
-        starts = np.zeros(len(lengths) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=starts[1:])
-        return flat, starts
+        return encode_corpus(corpus, self.wv.key_to_index)
 
     # ---- training -------------------------------------------------------------------------
     def train(self, corpus_iterable=None, corpus_file=None, total_examples=None, total_words=None, epochs=None,
@@ -167,7 +178,7 @@ class Word2Vec:
         where = "Word2Vec.train"
         if not len(self.wv):
             raise RuntimeError(f"{where}: call build_vocab first (the vocabulary is empty)")
-        corpus = LineSentence(corpus_file) if corpus_file is not None else _check_sentences(corpus_iterable, where)
+        corpus = LineSentence(corpus_file) if corpus_file is not None else check_sentences(corpus_iterable, where)
         if corpus is None:
             raise TypeError(f"{where}: give corpus_iterable or corpus_file")
         epochs = self.epochs if epochs is None else _int(where, "epochs", epochs, 0)
