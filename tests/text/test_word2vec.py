@@ -53,6 +53,19 @@ def test_single_worker_is_exactly_reproducible_and_the_seed_matters():
     assert not np.array_equal(a.wv.vectors, c.wv.vectors)
 
 
+def test_epoch_by_epoch_training_equals_one_train_call():
+    kw = dict(vector_size=12, window=2, min_count=1, sg=0, workers=1, seed=3)
+    whole = Word2Vec(SENTENCES[:400], epochs=3, **kw)
+    stepped = Word2Vec(epochs=3, **kw)
+    stepped.build_vocab(SENTENCES[:400])
+    encoded = stepped.encode(SENTENCES[:400])
+    for e in range(3):
+        stepped.train_epoch(encoded, e, 3)
+    assert stepped.epochs_trained == 3
+    np.testing.assert_array_equal(stepped.wv.vectors, whole.wv.vectors)
+    np.testing.assert_array_equal(stepped.syn1neg, whole.syn1neg)
+
+
 def test_gensim_style_workflow(tmp_path):
     losses = []
 
@@ -84,7 +97,7 @@ def test_gensim_style_workflow(tmp_path):
 def test_long_sentences_are_cut_like_gensim():
     model = Word2Vec(vector_size=4, min_count=1, workers=1)
     model.build_vocab([["a", "b"] * 10000])
-    ids, starts = model._encode([["a", "b"] * 10000])
+    ids, starts = model.encode([["a", "b"] * 10000])
     assert starts.tolist() == [0, 10000, 20000]
 
 

@@ -55,6 +55,7 @@ class GloVe:
         self.device, self.progress = device, progress
         self.wv = KeyedVectors(self.vector_size)
         self.cooccurrence = None
+        self._pair_terms = None
         self.losses = []
         self.train_seconds = 0.0
         if sentences is not None or corpus_file is not None:
@@ -85,6 +86,7 @@ class GloVe:
                              "nothing to train on")
         order = np.random.default_rng(self.seed).permutation(rows.size)  # glove.c shuffles once
         self.cooccurrence = (rows[order], cols[order], values[order])
+        self._pair_terms = None
         V, D = len(keys), self.vector_size
         rng = np.random.default_rng(self.seed)
         init = lambda *shape: ((rng.random(shape) - 0.5) / D).astype(np.float32)  # noqa: E731
@@ -94,43 +96,56 @@ class GloVe:
         self.losses = []
         self._update_wv()
 
-    def train(self, epochs=None):
+    def train(self, epochs=None, bar=None):
         """``epochs`` AdaGrad passes over the shuffled co-occurrence pairs; returns the mean
         cost per pair of each epoch (also appended to ``losses``)."""
-        where = "GloVe.train"
+        epochs = self.epochs if epochs is None else _int("GloVe.train", "epochs", epochs, 0)
+        if bar is None:
+            bar = _progress_bar(self.progress, epochs * self.num_pairs)
+        t0 = time.perf_counter()
+        try:
+            return [self.train_epoch(bar) for _ in range(epochs)]
+        finally:
+            if bar is not None:
+                bar.close()
+            self.train_seconds = time.perf_counter() - t0
+
+    @property
+    def num_pairs(self):
+        return 0 if self.cooccurrence is None else int(self.cooccurrence[0].size)
+
+    def train_epoch(self, bar=None, bar_scale=1.0):
+        """One AdaGrad pass over the pairs (in the order fixed by build_vocab); returns its mean
+        cost per pair. ``bar``: a tqdm bar advanced by ``bar_scale`` per pair done."""
         if self.cooccurrence is None:
-            raise RuntimeError(f"{where}: call build_vocab first (no co-occurrence counts)")
-        epochs = self.epochs if epochs is None else _int(where, "epochs", epochs, 0)
+            raise RuntimeError("GloVe.train: call build_vocab first (no co-occurrence counts)")
         rows, cols, values = self.cooccurrence
-        log_x = np.log(values).astype(np.float32)
-        weight = np.minimum(1.0, (values / self.x_max) ** self.alpha).astype(np.float32)
-        arrays = [self.W, self.W_context, self.b, self.b_context, *self._accumulators, rows, cols, log_x, weight]
+        if self._pair_terms is None:  # log X and f(X), computed once
+            self._pair_terms = (np.log(values).astype(np.float32),
+                                np.minimum(1.0, (values / self.x_max) ** self.alpha).astype(np.float32))
+        model = [self.W, self.W_context, self.b, self.b_context, *self._accumulators]
+        arrays = model + [rows, cols, *self._pair_terms]
         if self.device == "cuda":
             from .. import cuda
             cuda.extension()
             import cupy
             arrays = [cupy.asarray(a) for a in arrays]
         workers = self.workers if self.device == "cpu" else (1 if self.workers == 1 else self.batch_pairs)
-        bar = _progress_bar(self.progress, epochs * rows.size)
-        t0 = time.perf_counter()
-        out = []
+        n, cost = rows.size, 0.0
+        step = max(1 << 16, -(-n // 20) // max(workers, 1) * max(workers, 1))  # ~20 updates of the bar
         try:
-            for _ in range(epochs):
-                cost, _skipped = ops.glove_train(*arrays, learning_rate=self.learning_rate, workers=workers)
-                out.append(cost / rows.size)
+            for k in range(0, n, step):
+                part = [a[k:k + step] for a in arrays[8:]]
+                cost += ops.glove_train(*arrays[:8], *part, learning_rate=self.learning_rate, workers=workers)[0]
                 if bar is not None:
-                    bar.update(rows.size)
-                    bar.set_postfix_str(f"cost {out[-1]:.4f}", refresh=False)
+                    bar.update(part[0].size * bar_scale)
         finally:
-            if bar is not None:
-                bar.close()
             if self.device == "cuda":
-                for host, dev in zip([self.W, self.W_context, self.b, self.b_context, *self._accumulators], arrays):
+                for host, dev in zip(model, arrays):
                     host[...] = dev.get()
-            self.train_seconds = time.perf_counter() - t0
             self._update_wv()
-        self.losses += out
-        return out
+        self.losses.append(cost / n)
+        return self.losses[-1]
 
     def _update_wv(self):
         self.wv.vectors = self.W + self.W_context

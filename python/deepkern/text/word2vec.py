@@ -166,7 +166,9 @@ class Word2Vec:
         self._noise = noise_table(counts, self.ns_exponent) if self.negative else (None, None)
         self._tree = huffman_tree(counts) if self.hs else (None, None, None)
 
-    def _encode(self, corpus):
+    def encode(self, corpus):
+        """The corpus as (word ids int32, sentence offsets int64) for train_epoch: unknown words
+        dropped, long sentences cut (see encode_corpus)."""
         return encode_corpus(corpus, self.wv.key_to_index)
 
     # ---- training -------------------------------------------------------------------------
@@ -182,17 +184,12 @@ class Word2Vec:
         if corpus is None:
             raise TypeError(f"{where}: give corpus_iterable or corpus_file")
         epochs = self.epochs if epochs is None else _int(where, "epochs", epochs, 0)
-        alpha = self.alpha if start_alpha is None else _real(where, "start_alpha", start_alpha)
-        min_alpha = self.min_alpha if end_alpha is None else _real(where, "end_alpha", end_alpha)
-        compute_loss = self.compute_loss if compute_loss is None else bool(compute_loss)
         callbacks = self.callbacks + tuple(callbacks)
-        corpus_ids, starts = self._encode(corpus)
-        N = int(corpus_ids.size)
+        encoded = self.encode(corpus)
+        N = int(encoded[0].size)
         self.running_training_loss = 0.0
         if N == 0 or epochs == 0:
             return 0, 0
-        arrays = self._device_arrays(corpus_ids, starts)
-        jobs = self._jobs(starts)
         bar = _progress_bar(self.progress, epochs * N)
         trained, t0 = 0.0, time.perf_counter()
         for cb in callbacks:
@@ -201,32 +198,50 @@ class Word2Vec:
             for e in range(epochs):
                 for cb in callbacks:
                     getattr(cb, "on_epoch_begin", lambda m: None)(self)
-                for lo, hi in jobs:
-                    words, loss = ops.word2vec_train(
-                        arrays["syn0"], arrays["syn1neg"], arrays["syn1"], arrays["corpus"],
-                        arrays["starts"][lo:hi + 1], arrays["keep"], arrays["noise_threshold"],
-                        arrays["noise_alias"], arrays["points"], arrays["codes"], arrays["lengths"],
-                        sg=bool(self.sg), cbow_mean=bool(self.cbow_mean), window=self.window,
-                        negative=self.negative, alpha=alpha, min_alpha=min_alpha, words_before=e * N,
-                        total_words=epochs * N, seed=self.seed, epoch=self.epochs_trained,
-                        workers=self._kernel_workers(), compute_loss=compute_loss)
-                    trained += words
-                    self.running_training_loss += loss
-                    if bar is not None:
-                        bar.update(int(starts[hi] - starts[lo]))
-                        bar.set_postfix_str(f"epoch {e + 1}/{epochs}", refresh=False)
-                self.epochs_trained += 1
-                self._sync_to_host(arrays)
+                words, loss = self.train_epoch(encoded, e, epochs, start_alpha, end_alpha, compute_loss, bar)
+                trained += words
+                self.running_training_loss += loss
                 for cb in callbacks:
                     getattr(cb, "on_epoch_end", lambda m: None)(self)
         finally:
             if bar is not None:
                 bar.close()
-            self._sync_to_host(arrays)
             self.train_seconds = time.perf_counter() - t0
         for cb in callbacks:
             getattr(cb, "on_train_end", lambda m: None)(self)
         return int(trained), epochs * N
+
+    def train_epoch(self, encoded, epoch, epochs, start_alpha=None, end_alpha=None, compute_loss=None, bar=None):
+        """Pass ``epoch`` (0-based) of ``epochs`` over an ``encode``-d corpus: the learning rate
+        runs from where epoch/epochs of the decay left it; the random draws are keyed on the
+        number of epochs this model has trained, so training epoch by epoch (and resuming from
+        a saved model) equals one train() call. ``bar``: a tqdm bar advanced by corpus words.
+        Returns (words kept by subsampling, loss)."""
+        where = "Word2Vec.train_epoch"
+        alpha = self.alpha if start_alpha is None else _real(where, "start_alpha", start_alpha)
+        min_alpha = self.min_alpha if end_alpha is None else _real(where, "end_alpha", end_alpha)
+        compute_loss = self.compute_loss if compute_loss is None else bool(compute_loss)
+        corpus_ids, starts = encoded
+        N = int(corpus_ids.size)
+        arrays = self._device_arrays(corpus_ids, starts)
+        trained = total_loss = 0.0
+        try:
+            for lo, hi in self._jobs(starts):
+                words, loss = ops.word2vec_train(
+                    arrays["syn0"], arrays["syn1neg"], arrays["syn1"], arrays["corpus"], arrays["starts"][lo:hi + 1],
+                    arrays["keep"], arrays["noise_threshold"], arrays["noise_alias"], arrays["points"],
+                    arrays["codes"], arrays["lengths"], sg=bool(self.sg), cbow_mean=bool(self.cbow_mean),
+                    window=self.window, negative=self.negative, alpha=alpha, min_alpha=min_alpha,
+                    words_before=epoch * N, total_words=max(epochs * N, 1), seed=self.seed,
+                    epoch=self.epochs_trained, workers=self._kernel_workers(), compute_loss=compute_loss)
+                trained += words
+                total_loss += loss
+                if bar is not None:
+                    bar.update(int(starts[hi] - starts[lo]))
+        finally:
+            self._sync_to_host(arrays)
+        self.epochs_trained += 1
+        return trained, total_loss
 
     def _kernel_workers(self):
         # GPU: the corpus positions updated from the same weights; 1 keeps the sequential order.
