@@ -7,9 +7,11 @@
 #define DK_OP_FAMILIES(X) \
   X(activation)            \
   X(conv_transpose)        \
+  X(glove)                 \
   X(loss)                  \
   X(pool)                  \
-  X(softmax)
+  X(softmax)               \
+  X(word2vec)
 
 namespace dk::bind {
 #define DK_DECLARE_FAMILY(family) void bind_##family(py::module_& m);

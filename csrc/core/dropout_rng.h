@@ -1,16 +1,11 @@
 // The dropout mask as a pure function of (seed, element index), shared by the CPU and CUDA
 // kernels so one seed gives one mask on either device and for any thread or block count.
-// Counter-based: SplitMix64's output function applied to seed + (i + 1) * golden-ratio
-// increment (the stateless form of the SplitMix64 generator, which passes BigCrush); the top
-// 32 bits are compared with p * 2^32, so P(drop) = p to within 2^-32 and p = 1 drops all.
+// Counter-based (core/counter_rng.h): the top 32 bits of draw i are compared with p * 2^32,
+// so P(drop) = p to within 2^-32 and p = 1 drops all.
 #pragma once
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define DK_HOST_DEVICE __host__ __device__ __forceinline__
-#else
-#define DK_HOST_DEVICE inline
-#endif
+#include "core/counter_rng.h"
 
 namespace dk {
 
@@ -18,11 +13,7 @@ namespace dk {
 DK_HOST_DEVICE uint64_t dropout_threshold(double p) { return static_cast<uint64_t>(p * 4294967296.0); }
 
 DK_HOST_DEVICE uint8_t dropout_keep(uint64_t seed, uint64_t i, uint64_t threshold) {
-  uint64_t z = seed + (i + 1) * 0x9e3779b97f4a7c15ull;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  z ^= z >> 31;
-  return (z >> 32) >= threshold ? 1 : 0;
+  return (counter_draw(seed, i) >> 32) >= threshold ? 1 : 0;
 }
 
 // Inverted dropout's scale for kept values: 1 / (1 - p), and 0 when everything is dropped.

@@ -18,3 +18,5 @@ from .boxes import batched_nms, box_iou, nms
 from .attention import scaled_dot_product_attention, scaled_dot_product_attention_backward
 from .rnn import (coupled_lstm_cell, peephole_lstm_cell, simple_gru_cell, gru_backward, gru_cell, gru_cell_backward, gru_forward, lstm_backward, lstm_cell,
                   lstm_cell_backward, lstm_forward, rnn_backward, rnn_cell, rnn_cell_backward, rnn_forward)
+from .word2vec import word2vec_train
+from .glove import glove_cooccurrence, glove_train
