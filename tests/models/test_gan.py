@@ -20,7 +20,8 @@ def _softplus(x):
 def test_generator_and_discriminator_shapes_and_init():
     dk.manual_seed(0)
     z = dk.Tensor(np.random.default_rng(0).standard_normal((3, 16)).astype(np.float32))
-    for G, D in ((MLPGenerator(latent=16), MLPDiscriminator()), (DCGANGenerator(latent=16, ngf=8), DCGANDiscriminator(ndf=8))):
+    for G, D in ((MLPGenerator(latent=16), MLPDiscriminator()),
+                 (DCGANGenerator(latent=16, ngf=8), DCGANDiscriminator(ndf=8))):
         x = G(z)
         assert x.shape == (3, 1, 28, 28) and np.abs(x.data).max() <= 1.0      # tanh pixels
         assert D(x).shape == (3, 1)
@@ -161,3 +162,19 @@ def test_sample_scorer_tells_digits_from_noise():
     assert scorer.reference_score > 7 and held_out["score"] > 7, (scorer.reference_score, held_out)
     assert noise["score"] < 3 and blank["score"] < 1.01, (noise, blank)
     assert held_out["frechet"] < 0.1 * min(noise["frechet"], blank["frechet"]), (held_out, noise, blank)
+
+
+def test_ema_update_averages_weights_and_copies_buffers():
+    dk.manual_seed(4)
+    G, avg = DCGANGenerator(latent=4, ngf=2), DCGANGenerator(latent=4, ngf=2)
+    before = [p.data.copy() for p in avg.parameters()]
+    G.bn0.running_mean[...] = 3.0
+    from deepkern.models.gan import ema_update
+    ema_update(avg, G, decay=0.9)
+    for p_avg, p0, p in zip(avg.parameters(), before, G.parameters()):
+        np.testing.assert_allclose(p_avg.data, 0.9 * p0 + 0.1 * p.data, rtol=1e-6)
+    assert np.all(avg.bn0.running_mean == 3.0)
+    ema_update(avg, G, decay=0.0)
+    assert all(np.array_equal(a.data, b.data) for a, b in zip(avg.parameters(), G.parameters()))
+    with pytest.raises(ValueError, match=r"ema_update: decay must be in \[0, 1\), got 1.0"):
+        ema_update(avg, G, decay=1.0)
