@@ -7,7 +7,8 @@ of real and a batch of generated images, then the generator on fresh noise (Adam
 (maximize log D(G(z)), the default) or minimax (minimize log(1 - D(G(z))), the original);
 --label-smoothing s trains D towards 1 - s on real images. Samples come from an exponential
 moving average of the generator's weights (--ema 0.999; 0: the generator itself), which smooths
-out the oscillation of adversarial training (Yazıcı et al. 2019).
+out the oscillation of adversarial training (Yazıcı et al. 2019); its batch norms use the
+statistics of each batch of 500 samples.
 
 Quality is measured, not eyeballed: a LeNet classifier of the same data (trained here for
 --classifier-epochs, or loaded from a 'deepkern train lenet' checkpoint with --classifier)
@@ -157,13 +158,14 @@ class Gan(ImageTask):
         return self.scorer
 
     def generate(self, z, chunk=500):
-        """Images in [0, 1] (N, 1, 28, 28) from noise z (N, latent): the averaged generator (or the
-        generator itself without --ema), in eval mode."""
+        """Images in [0, 1] (N, 1, 28, 28) from noise z (N, latent), in batches of ``chunk``: the
+        averaged generator with batch statistics in its batch norms (running statistics belong to
+        the generator's own weights), or without --ema the generator in eval mode."""
         from ... import no_grad
         from ...autograd import Tensor
 
         G = self.G_ema if self.G_ema is not None else self.G
-        G.eval()
+        G.train(self.G_ema is not None)
         try:
             with no_grad():
                 out = [host(G(Tensor(self.to_device(z[i:i + chunk])))) for i in range(0, len(z), chunk)]
@@ -187,7 +189,7 @@ class Gan(ImageTask):
                 out = gan_step(self.G, self.D, self.opt_g, self.opt_d, self.to_device(x[idx]), a.latent,
                                loss=LOSSES[a.loss], label_smoothing=a.label_smoothing, rng=self.rng)
                 if self.G_ema is not None:
-                    ema_update(self.G_ema, self.G, a.ema)
+                    ema_update(self.G_ema, self.G, a.ema, step=epoch * (len(x) // a.batch_size) + steps)
                 for k, v in out.items():
                     sums[k] = sums.get(k, 0.0) + v
                 steps += 1
