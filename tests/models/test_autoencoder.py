@@ -48,8 +48,8 @@ def test_tied_autoencoder_has_one_weight_and_sums_both_gradients():
     x = rng.random((5, 10))
     for m in (tied, free):
         m.loss(x)[0].backward()
-    np.testing.assert_allclose(tied.encoder[0].weight.grad,
-                               free.encoder[0].weight.grad + free.decoder[0].weight.grad.T, rtol=1e-12)
+    np.testing.assert_allclose(tied.encoder[0].weight.grad.data,
+                               free.encoder[0].weight.grad.data + free.decoder[0].weight.grad.data.T, rtol=1e-12)
     gradcheck(lambda w, b, c: with_params(tied, (w, b, c), lambda: tied.loss(x)[0]),
               *[p.data.copy() for p in tied.parameters()])
 
@@ -100,7 +100,7 @@ def test_conv_autoencoder_shapes_and_gradients():
     assert model(dk.Tensor(x)).shape == (2, 1, 28, 28)
     loss = model.loss(x)[0]
     loss.backward()
-    assert all(p.grad is not None and np.isfinite(p.grad).all() for p in model.parameters())
+    assert all(p.grad is not None and np.isfinite(p.grad.data).all() for p in model.parameters())
     small = ConvAutoencoder(code=2, channels=(1, 1), image_size=8, dtype=np.float64)
     xs = np.random.default_rng(4).random((1, 1, 8, 8))
     gradcheck(lambda *ps: with_params(small, ps, lambda: small.loss(xs)[0]),
@@ -152,9 +152,9 @@ def test_rbm_cd1_update_matches_numpy():
     err = rbm.contrastive_divergence(v0, rng=np.random.default_rng(9))
     gW, gb, gc, ref_err = _cd1_reference(rbm.weight.data, rbm.visible_bias.data, rbm.hidden_bias.data, v0,
                                          np.random.default_rng(9))
-    np.testing.assert_allclose(rbm.weight.grad, gW, rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(rbm.visible_bias.grad, gb, rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(rbm.hidden_bias.grad, gc, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(rbm.weight.grad.data, gW, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(rbm.visible_bias.grad.data, gb, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(rbm.hidden_bias.grad.data, gc, rtol=1e-12, atol=1e-14)
     assert err == pytest.approx(ref_err)
     # an SGD step moves the parameters by -lr * grad, i.e. up the CD estimate
     before = rbm.weight.data.copy()

@@ -66,7 +66,8 @@ def test_vae_matches_pytorch_forward():
     class Ref(torch.nn.Module):          # PyTorch's examples/vae/main.py
         def __init__(self):
             super().__init__()
-            self.fc1, self.fc21, self.fc22 = torch.nn.Linear(784, 400), torch.nn.Linear(400, 20), torch.nn.Linear(400, 20)
+            self.fc1 = torch.nn.Linear(784, 400)
+            self.fc21, self.fc22 = torch.nn.Linear(400, 20), torch.nn.Linear(400, 20)
             self.fc3, self.fc4 = torch.nn.Linear(20, 400), torch.nn.Linear(400, 784)
 
         def forward(self, x, eps):

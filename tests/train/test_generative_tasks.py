@@ -4,7 +4,6 @@ checkpoint, and their own mistakes."""
 import builtins
 import sys
 
-import numpy as np
 import pytest
 
 import deepkern as dk
@@ -35,8 +34,9 @@ def _pngs(path):
 ])
 def test_pictures(task, extra, pictures, tmp_path, capsys):
     pytest.importorskip("PIL.Image")
-    tiny = [a for a in TINY[task](tmp_path) if a not in ("--sizes", "784", "16")] if extra[:1] in (["--kind"], ["--arch"]) \
-        else TINY[task](tmp_path)
+    tiny = TINY[task](tmp_path)
+    if "--sizes" in extra:            # the test's own sizes replace the tiny run's
+        tiny = [a for a in tiny if a not in ("--sizes", "784", "16")]
     out = tmp_path / "pics"
     rc, stdout, err = run_cli(capsys, ["train", task, *tiny, *extra, "--epochs", "1", "--quiet", "--out", str(out),
                                        "--checkpoint", str(tmp_path / "c.dk")])
@@ -99,6 +99,11 @@ def test_gan_judged_by_a_lenet_checkpoint(tmp_path, capsys):
                                            str(tmp_path)])
     assert_usage_error(rc, out, err, "gan", "--classifier", "judges MNIST images, but --data fashion-mnist is "
                                                             "Fashion-MNIST")
+    # a finished run resumed with another judge is judged again, without training
+    own = tmp_path / "own.dk"
+    assert run_cli(capsys, base[:-1] + [str(own), "--quiet"])[0] == 0
+    rc, out, err = run_cli(capsys, ["train", "gan", "--resume", "--checkpoint", str(own), "--classifier", str(lenet)])
+    assert rc == 0 and "resumed from epoch 1" in out and "epoch 1/1" not in out and "classifier score" in out, err
     vae = tmp_path / "vae.dk"
     assert cli.main(["train", "vae", *TINY["vae"](tmp_path), "--epochs", "1", "--quiet", "--checkpoint",
                      str(vae)]) == 0

@@ -49,7 +49,7 @@ from typing import Callable
 import numpy as np
 
 FAMILIES = ("gemm", "conv", "conv_transpose", "pool", "softmax", "norm", "rnn", "attention", "embedding", "boxes", "optim",
-            "train")
+            "train", "generative")
 IMPLS = ("deepkern", "reference", "torch")
 
 

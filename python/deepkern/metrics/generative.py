@@ -53,7 +53,8 @@ def _sqrt_psd(a):
 
 
 def frechet_distance(mu1, cov1, mu2, cov2):
-    """‖μ₁ - μ₂‖² + Tr(Σ₁) + Tr(Σ₂) - 2 Tr((Σ₁Σ₂)^½) of two Gaussians (means (D,), covariances (D, D))."""
+    """‖μ₁ - μ₂‖² + Tr(Σ₁) + Tr(Σ₂) - 2 Tr((Σ₁Σ₂)^½) of two Gaussians (means (D,), covariances
+    (D, D))."""
     mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
     cov1, cov2 = np.atleast_2d(np.asarray(cov1, np.float64)), np.atleast_2d(np.asarray(cov2, np.float64))
     d = mu1.shape[0]

@@ -336,7 +336,8 @@ def pretrain_stack(data, sizes, method="autoencoder", epochs=5, batch_size=64, l
     method 'autoencoder': a tied sigmoid autoencoder (Adam, default lr 1e-3); 'rbm': a Bernoulli
     RBM trained with CD-``k`` (SGD with momentum 0.5 then 0.9 and a small weight decay, as
     Hinton's practical guide; default lr 0.05). ``log(level, epoch, value)`` receives the
-    per-epoch reconstruction error; ``progress`` shows a bar per epoch. Returns [(weight (out, in), hidden_bias, visible_bias), ...]
+    per-epoch reconstruction error; ``progress`` shows a bar per epoch. Returns
+    [(weight (out, in), hidden_bias, visible_bias), ...]
     as NumPy arrays, bottom first, for :meth:`DeepAutoencoder.from_stack`.
     """
     from .. import optim

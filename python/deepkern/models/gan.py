@@ -28,7 +28,8 @@ from .._random import generator
 from ..autograd import Tensor, no_grad
 
 __all__ = ["MLPGenerator", "MLPDiscriminator", "DCGANGenerator", "DCGANDiscriminator", "discriminator_loss",
-           "generator_loss", "gan_step", "sample_noise", "train_gan_1d", "ks_distance", "SampleScorer", "GAN_LOSSES"]
+           "generator_loss", "gan_step", "ema_update", "sample_noise", "train_gan_1d", "ks_distance", "SampleScorer",
+           "GAN_LOSSES"]
 
 GAN_LOSSES = ("non_saturating", "minimax")
 
@@ -180,6 +181,27 @@ def gan_step(G, D, opt_g, opt_d, real, latent, loss="non_saturating", label_smoo
     return {"d_loss": d_loss.item(), "g_loss": g_loss.item(), "d_real": sig(real_logits), "d_fake": sig(fake_logits)}
 
 
+def ema_update(average, model, decay=0.999, step=None):
+    """One step of an exponential moving average of ``model``'s parameters into ``average`` (a
+    module of the same architecture): p_avg <- d * p_avg + (1 - d) * p. With ``step`` (the number
+    of updates so far) d = min(decay, (1 + step) / (10 + step)), so the average forgets its random
+    start quickly (TensorFlow's ExponentialMovingAverage warm-up). Sampling from the averaged
+    generator smooths out the oscillation of GAN training (Yazıcı et al. 2019).
+
+    Buffers (batch-norm statistics) are not averaged: running statistics of the model's weights do
+    not fit the averaged weights, so sample from the average with batch statistics (train mode),
+    as ``deepkern train gan`` does."""
+    if not 0.0 <= decay < 1.0:
+        raise ValueError(f"ema_update: decay must be in [0, 1), got {decay}")
+    if step is not None:
+        decay = min(decay, (1.0 + step) / (10.0 + step))
+    for p_avg, p in zip(average.parameters(), model.parameters()):
+        if p_avg.shape != p.shape:
+            raise ValueError(f"ema_update: parameter shapes differ: {p_avg.shape} and {p.shape}")
+        p_avg.data *= decay
+        p_avg.data += (1.0 - decay) * p.data
+
+
 # ---- the 1-D demo --------------------------------------------------------------------------
 
 def _normal_cdf(x, mu, sigma):
@@ -202,10 +224,11 @@ def ks_distance(samples, cdf):
     return float(max(np.max(np.arange(1, n + 1) / n - f), np.max(f - np.arange(n) / n)))
 
 
-def train_gan_1d(target="normal", steps=2000, batch_size=128, hidden=32, lr=2e-3, seed=0, n_eval=5000):
+def train_gan_1d(target="normal", steps=3000, batch_size=128, hidden=32, lr=1e-3, ema=0.99, seed=0, n_eval=5000):
     """Train a small GAN whose generator maps u ~ U(0, 1) to samples of ``target`` ('normal':
     N(4, 1.25²); 'mixture': ½N(-2, 0.5²) + ½N(2, 0.5²)); the generator learns the inverse CDF.
-    Returns {'ks_before', 'ks', 'samples', 'target', 'generator'}: the KS distance of ``n_eval``
+    Samples come from the moving average of the generator's weights (decay ``ema``). Returns
+    {'ks_before', 'ks', 'samples', 'target', 'generator'}: the KS distance of ``n_eval``
     generated samples from the target's CDF before and after training."""
     from .. import optim
 
@@ -217,15 +240,18 @@ def train_gan_1d(target="normal", steps=2000, batch_size=128, hidden=32, lr=2e-3
                       nn.Linear(hidden, 1))
     D = nn.Sequential(nn.Linear(1, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
                       nn.Linear(hidden, 1))
+    average = nn.Sequential(nn.Linear(1, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
+                            nn.Linear(hidden, 1))
+    average.load_state_dict(G.state_dict())
     opt_g = optim.Adam(G.parameters(), lr=lr, betas=(0.5, 0.999))
     opt_d = optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999))
     uniform = lambda n: rng.random((n, 1)).astype(np.float32)  # noqa: E731
 
     def generate(n):
-        return G(Tensor(uniform(n))).data.ravel()
+        return average(Tensor(uniform(n))).data.ravel()
 
     ks_before = ks_distance(generate(n_eval), cdf)
-    for _ in range(int(steps)):
+    for step in range(int(steps)):
         real = Tensor(sampler(rng, batch_size).astype(np.float32).reshape(-1, 1))
         d_loss = discriminator_loss(D(real), D(G(Tensor(uniform(batch_size))).detach()))
         opt_d.zero_grad()
@@ -235,9 +261,10 @@ def train_gan_1d(target="normal", steps=2000, batch_size=128, hidden=32, lr=2e-3
         opt_g.zero_grad()
         g_loss.backward()
         opt_g.step()
+        ema_update(average, G, ema, step)
     samples = generate(n_eval)
     return {"ks_before": ks_before, "ks": ks_distance(samples, cdf), "samples": samples,
-            "target": sampler(rng, n_eval), "generator": G}
+            "target": sampler(rng, n_eval), "generator": average}
 
 
 # ---- judging samples -------------------------------------------------------------------------

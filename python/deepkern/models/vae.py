@@ -15,7 +15,6 @@ State-dict names of :class:`VAE` equal that example's (fc1, fc21, fc22, fc3, fc4
 """
 from __future__ import annotations
 
-import numpy as np
 
 from .. import functional as F
 from .. import nn

@@ -26,6 +26,18 @@ def _padding(padding, kernel, dilation):
     return (ph, ph, pw, pw)
 
 
+def _einsum(subscripts, a, b):
+    """np.einsum of two operands, with an empty sum exactly 0: NumPy's einsum can return
+    uninitialized memory in long double when a summed axis has length 0 (batch 0)."""
+    if a.size and b.size:
+        return np.einsum(subscripts, a, b)
+    inputs, out = subscripts.split("->")
+    sizes = {}
+    for spec, arr in zip(inputs.split(","), (a, b)):
+        sizes.update(zip(spec, arr.shape))
+    return np.zeros([sizes[c] for c in out], dtype=np.result_type(a, b))
+
+
 def _geometry(x_shape, w_shape, stride, padding, dilation):
     sh, sw = _pair(stride)
     dh, dw = _pair(dilation)
@@ -52,7 +64,7 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     for r in range(R):
         for s in range(S):
             hs, ws = _tap(r, s, sh, sw, dh, dw, P, Q)
-            y += np.einsum("gkc,ngcpq->ngkpq", wg[:, :, :, r, s], xp[:, :, :, hs, ws])
+            y += _einsum("gkc,ngcpq->ngkpq", wg[:, :, :, r, s], xp[:, :, :, hs, ws])
     y = y.reshape(N, K, P, Q)
     if b is not None:
         y += b.reshape(1, K, 1, 1)
@@ -74,8 +86,8 @@ def conv2d_backward(grad_out, x, w, stride=1, padding=0, dilation=1, groups=1, n
     for r in range(R):
         for s in range(S):
             hs, ws = _tap(r, s, sh, sw, dh, dw, P, Q)
-            gxp[:, :, :, hs, ws] += np.einsum("gkc,ngkpq->ngcpq", wg[:, :, :, r, s], gy)
-            gw[:, :, :, r, s] = np.einsum("ngkpq,ngcpq->gkc", gy, xp[:, :, :, hs, ws])
+            gxp[:, :, :, hs, ws] += _einsum("gkc,ngkpq->ngcpq", wg[:, :, :, r, s], gy)
+            gw[:, :, :, r, s] = _einsum("ngkpq,ngcpq->gkc", gy, xp[:, :, :, hs, ws])
     gx = gxp.reshape(N, C, Hp, Wp)[:, :, pt:pt + H, pl:pl + W]
     gb = grad_out.sum(axis=(0, 2, 3)) if need_bias else None
     return np.ascontiguousarray(gx), gw.reshape(w.shape), gb
@@ -115,7 +127,7 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups
     for r in range(R):
         for s in range(S):
             hs, ws = _tap_in(r, s, sh, sw, dh, dw, H, W)
-            full[:, :, :, hs, ws] += np.einsum("gck,ngchw->ngkhw", wg[:, :, :, r, s], xg)
+            full[:, :, :, hs, ws] += _einsum("gck,ngchw->ngkhw", wg[:, :, :, r, s], xg)
     y = full[:, :, :, ph:ph + Ho, pw:pw + Wo].reshape(N, G * Kg, Ho, Wo)
     if b is not None:
         y = y + b.reshape(1, -1, 1, 1)
@@ -140,7 +152,7 @@ def conv_transpose2d_backward(grad_out, x, w, stride=1, padding=0, output_paddin
         for s in range(S):
             hs, ws = _tap_in(r, s, sh, sw, dh, dw, H, W)
             tap = full[:, :, :, hs, ws]
-            gx += np.einsum("gck,ngkhw->ngchw", wg[:, :, :, r, s], tap)
-            gw[:, :, :, r, s] = np.einsum("ngchw,ngkhw->gck", xg, tap)
+            gx += _einsum("gck,ngkhw->ngchw", wg[:, :, :, r, s], tap)
+            gw[:, :, :, r, s] = _einsum("ngchw,ngkhw->gck", xg, tap)
     gb = grad_out.sum(axis=(0, 2, 3)) if need_bias else None
     return gx.reshape(x.shape), gw.reshape(w.shape), gb

@@ -34,6 +34,8 @@ DEFAULT_SIZES = {"plain": [784, 256, 64], "tied": [784, 256, 64], "sparse": [784
 class Autoencoder(ImageTask):
     help = "autoencoders: plain, tied, sparse, denoising, contractive, stacked (RBM pre-training); linear probe"
     defaults = {"epochs": 10, "batch_size": 64, "lr": 1e-3}
+    # a finished run resumed with other values of these evaluates and draws again
+    resume_may_change = ("out", "probe_epochs")
 
     @classmethod
     def add_arguments(cls, p):

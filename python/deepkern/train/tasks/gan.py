@@ -5,7 +5,10 @@ mlp the fully connected GAN of Goodfellow et al. Each step updates the discrimin
 of real and a batch of generated images, then the generator on fresh noise (Adam, lr 2e-4,
 β1 = 0.5, as the DCGAN paper). --loss picks the generator's objective: non-saturating
 (maximize log D(G(z)), the default) or minimax (minimize log(1 - D(G(z))), the original);
---label-smoothing s trains D towards 1 - s on real images.
+--label-smoothing s trains D towards 1 - s on real images. Samples come from an exponential
+moving average of the generator's weights (--ema 0.999; 0: the generator itself), which smooths
+out the oscillation of adversarial training (Yazıcı et al. 2019); its batch norms use the
+statistics of each batch of 500 samples.
 
 Quality is measured, not eyeballed: a LeNet classifier of the same data (trained here for
 --classifier-epochs, or loaded from a 'deepkern train lenet' checkpoint with --classifier)
@@ -33,6 +36,8 @@ LOSSES = {"non-saturating": "non_saturating", "minimax": "minimax"}
 class Gan(ImageTask):
     help = "a GAN (DCGAN or MLP) on digits; per-epoch sample grids, classifier score and Frechet distance"
     defaults = {"epochs": 10, "batch_size": 64, "lr": 2e-4}
+    # a finished run resumed with another judge or sample count is judged again
+    resume_may_change = ("classifier", "eval_samples", "eval_every_samples", "out")
 
     @classmethod
     def add_arguments(cls, p):
@@ -45,6 +50,8 @@ class Gan(ImageTask):
         a("--loss", choices=sorted(LOSSES), default="non-saturating", help="the generator's objective")
         a("--label-smoothing", type=fraction, default=0.0, help="one-sided: D's target for real images is 1 - s")
         a("--beta1", type=fraction, default=0.5, help="Adam's beta1 for both networks")
+        a("--ema", type=fraction, default=0.999,
+          help="decay of the moving average of the generator's weights that samples are drawn from (0: none)")
         a("--classifier", default=None, metavar="CKPT",
           help="a 'deepkern train lenet' checkpoint of the same data to judge samples with "
                "(default: train a LeNet here)")
@@ -84,6 +91,11 @@ class Gan(ImageTask):
             self.G, self.D = MLPGenerator(a.latent), MLPDiscriminator()
         self.G.to(self.device)
         self.D.to(self.device)
+        self.G_ema = None
+        if a.ema:
+            self.G_ema = (DCGANGenerator(a.latent, ngf=a.width) if a.arch == "dcgan" else MLPGenerator(a.latent))
+            self.G_ema.to(self.device)
+            self.G_ema.load_state_dict(self.G.state_dict())
         betas = (a.beta1, 0.999)
         self.opt_g = optim.Adam(self.G.parameters(), lr=a.lr, betas=betas)
         self.opt_d = optim.Adam(self.D.parameters(), lr=a.lr, betas=betas)
@@ -100,6 +112,7 @@ class Gan(ImageTask):
         n = self.G.num_parameters() + self.D.num_parameters()
         print(f"GAN ({a.arch}, latent {a.latent}, {a.loss} loss"
               + (f", label smoothing {a.label_smoothing:g}" if a.label_smoothing else "")
+              + (f", samples from the weights' moving average (decay {a.ema:g})" if a.ema else "")
               + f"): {n:,} parameters (G {self.G.num_parameters():,}, D {self.D.num_parameters():,}); data: {a.data} "
               f"({len(self.train_x)} training, {len(self.test_x)} test images); {dk.get_num_threads()} threads; "
               f"device {self.device}")
@@ -118,7 +131,8 @@ class Gan(ImageTask):
         self.classifier.train()
         for epoch in range(a.classifier_epochs):
             order = np.random.default_rng([a.seed, 2, epoch]).permutation(len(x))
-            with self.progress(total=-(-len(x) // 64), desc=f"classifier epoch {epoch + 1}/{a.classifier_epochs}") as bar:
+            desc = f"classifier epoch {epoch + 1}/{a.classifier_epochs}"
+            with self.progress(total=-(-len(x) // 64), desc=desc) as bar:
                 for i in range(0, len(x), 64):
                     idx = order[i:i + 64]
                     loss = F.cross_entropy(self.classifier(dk.Tensor(self.to_device(x[idx]))),
@@ -144,16 +158,19 @@ class Gan(ImageTask):
         return self.scorer
 
     def generate(self, z, chunk=500):
-        """Images in [0, 1] (N, 1, 28, 28) from noise z (N, latent), the generator in eval mode."""
+        """Images in [0, 1] (N, 1, 28, 28) from noise z (N, latent), in batches of ``chunk``: the
+        averaged generator with batch statistics in its batch norms (running statistics belong to
+        the generator's own weights), or without --ema the generator in eval mode."""
         from ... import no_grad
         from ...autograd import Tensor
 
-        self.G.eval()
+        G = self.G_ema if self.G_ema is not None else self.G
+        G.train(self.G_ema is not None)
         try:
             with no_grad():
-                out = [host(self.G(Tensor(self.to_device(z[i:i + chunk])))) for i in range(0, len(z), chunk)]
+                out = [host(G(Tensor(self.to_device(z[i:i + chunk])))) for i in range(0, len(z), chunk)]
         finally:
-            self.G.train()
+            G.train()
         return (np.concatenate(out) + 1) / 2
 
     def judge(self, n):
@@ -162,7 +179,7 @@ class Gan(ImageTask):
 
     # ---- training ------------------------------------------------------------------------
     def train_epoch(self, epoch):
-        from ...models.gan import gan_step
+        from ...models.gan import ema_update, gan_step
 
         a = self.args
         sums, steps = {}, 0
@@ -171,6 +188,8 @@ class Gan(ImageTask):
             for idx in self.batches(len(x), epoch):
                 out = gan_step(self.G, self.D, self.opt_g, self.opt_d, self.to_device(x[idx]), a.latent,
                                loss=LOSSES[a.loss], label_smoothing=a.label_smoothing, rng=self.rng)
+                if self.G_ema is not None:
+                    ema_update(self.G_ema, self.G, a.ema, step=epoch * (len(x) // a.batch_size) + steps)
                 for k, v in out.items():
                     sums[k] = sums.get(k, 0.0) + v
                 steps += 1
@@ -191,12 +210,16 @@ class Gan(ImageTask):
     def state_dict(self):
         state = {"generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
                  "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()}
+        if self.G_ema is not None:
+            state["generator_ema"] = self.G_ema.state_dict()
         if self.classifier_ready and self.args.classifier is None:   # trained here: keep it for --resume
             state["classifier"] = self.classifier.state_dict()
         return state
 
     def load_state_dict(self, state):
         self.G.load_state_dict(state["generator"])
+        if self.G_ema is not None:
+            self.G_ema.load_state_dict(state["generator_ema"])
         self.D.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])

@@ -21,6 +21,8 @@ from ._generative import ImageTask, host, linear_probe, save_filters, save_max_a
 class Rbm(ImageTask):
     help = "a Bernoulli RBM trained with contrastive divergence (CD-k) on digits; filters, samples, linear probe"
     defaults = {"epochs": 10, "batch_size": 64, "lr": 0.05}
+    # a finished run resumed with other values of these evaluates and draws again
+    resume_may_change = ("out", "probe_epochs", "gibbs_steps")
 
     @classmethod
     def add_arguments(cls, p):

@@ -24,6 +24,8 @@ from ._generative import ImageTask, host, save_pairs
 class Vae(ImageTask):
     help = "a variational autoencoder (MLP as PyTorch's example, or conv) on digits; test loss in nats, samples"
     defaults = {"epochs": 10, "batch_size": 128, "lr": 1e-3}
+    # a finished run resumed with other values of these evaluates and draws again
+    resume_may_change = ("out", "grid")
 
     @classmethod
     def add_arguments(cls, p):
