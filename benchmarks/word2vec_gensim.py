@@ -7,7 +7,8 @@ the same settings — vector_size 100, window 5, min_count 5, sample 1e-3, 5 epo
 for skip-gram with negative sampling (negative 5), skip-gram with hierarchical softmax and
 CBOW with negative sampling. The vocabulary is built first; only ``train()`` is timed. words/s
 is corpus words x epochs / training seconds (gensim's "raw words"; both drop the same unknown
-words). Quality: accuracy on the analogy questions (questions-words.txt, gensim's
+words); words per CPU-second divides by the process's CPU time instead (all its threads), the
+figure that stays meaningful on a machine shared with other jobs. Quality: accuracy on the analogy questions (questions-words.txt, gensim's
 restricted-vocabulary rule, both models scored by the same evaluator) and the Spearman
 correlation on WordSim-353 when --data-dir holds word_eval/wordsim353.tsv.
 
@@ -37,9 +38,9 @@ def train_once(lib, sentences, config, seed):
         from gensim.models import Word2Vec
     model = Word2Vec(**COMMON, **config, seed=seed)
     model.build_vocab(sentences)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     model.train(sentences, total_examples=model.corpus_count, epochs=model.epochs)
-    return model, time.perf_counter() - t0
+    return model, time.perf_counter() - t0, time.process_time() - c0
 
 
 def quality(model, questions, wordsim):
@@ -79,28 +80,29 @@ def main():
         for r in range(args.repeats):
             order = ("deepkern", "gensim") if r % 2 == 0 else ("gensim", "deepkern")
             for lib in order:
-                model, seconds = train_once(lib, sentences, CONFIGS[name], seed=r)
+                model, seconds, cpu = train_once(lib, sentences, CONFIGS[name], seed=r)
                 acc, rho = quality(model, questions, wordsim)
                 wps = n_words * COMMON["epochs"] / seconds
-                results.setdefault((name, lib), []).append((wps, seconds, acc, rho))
+                results.setdefault((name, lib), []).append((wps, seconds, acc, rho, n_words * COMMON["epochs"] / cpu))
                 print(f"{name} repeat {r} {lib:8s}: {seconds:6.2f} s  {wps / 1e3:7.0f} kwords/s  "
-                      f"analogy {acc:5.2f}%  ws353 {rho:.3f}", flush=True)
+                      f"{cpu:6.2f} CPU s  analogy {acc:5.2f}%  ws353 {rho:.3f}", flush=True)
     load_after = os.getloadavg()
 
     def med(values):
         return statistics.median(values)
 
-    lines = ["| model | library | words/s (median) | train s (each) | analogy % (mean) | WS-353 rho (mean) |"
-             " speed ratio dk/gensim (per repeat) |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| model | library | words/s (median) | train s (each) | words per CPU-second (median) | analogy % (mean) |"
+             " WS-353 rho (mean) | speed ratio dk/gensim: wall, CPU (per repeat) |",
+             "|---|---|---|---|---|---|---|---|"]
     for name in args.configs:
         dk_runs, gs_runs = results[(name, "deepkern")], results[(name, "gensim")]
-        ratios = [d[0] / g[0] for d, g in zip(dk_runs, gs_runs)]
+        ratios = [f"{d[0] / g[0]:.2f}, {d[4] / g[4]:.2f}" for d, g in zip(dk_runs, gs_runs)]
         for lib, runs in (("deepkern", dk_runs), ("gensim", gs_runs)):
             lines.append(f"| {name} | {lib} | {med([x[0] for x in runs]) / 1e3:,.0f} k | "
-                         f"{', '.join(f'{x[1]:.1f}' for x in runs)} | {np.mean([x[2] for x in runs]):.2f} | "
+                         f"{', '.join(f'{x[1]:.1f}' for x in runs)} | {med([x[4] for x in runs]) / 1e3:,.0f} k | "
+                         f"{np.mean([x[2] for x in runs]):.2f} | "
                          f"{np.mean([x[3] for x in runs]):.3f} | "
-                         f"{', '.join(f'{q:.2f}' for q in ratios) if lib == 'deepkern' else ''} |")
+                         f"{'; '.join(ratios) if lib == 'deepkern' else ''} |")
     header = (f"Brown corpus, {len(sentences):,} sentences, {n_words:,} words; {COMMON}; "
               f"{args.repeats} repeats per library, interleaved.\n"
               f"deepkern {deepkern.__version__} ({deepkern.info()['cpu_isa']} kernels), "

@@ -45,6 +45,24 @@ def _text(tmp_path):
 
 
 # The smallest run of each task that still goes through all of its code.
+def _sentences(tmp_path):
+    """Sentences of two topics (one a line), for the word-vector tasks."""
+    rng = np.random.default_rng(0)
+    path = tmp_path / "sentences.txt"
+    topics = [[f"a{i}" for i in range(6)], [f"b{i}" for i in range(6)]]
+    path.write_text("\n".join(" ".join(rng.choice(topics[k % 2], 5)) for k in range(120)) + "\n", encoding="utf-8")
+    return path
+
+
+def _emojify(tmp_path):
+    """train_emoji.csv / test_emoji.csv in the course's layout (sentence, label 0-4)."""
+    words = [["love", "you"], ["ball", "game"], ["happy", "laugh"], ["sad", "cry"], ["eat", "food"]]
+    for split, n in (("train", 30), ("test", 10)):
+        rows = [f'"{words[k % 5][0]} some {words[k % 5][1]}",{k % 5}' for k in range(n)]
+        (tmp_path / f"{split}_emoji.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return tmp_path
+
+
 TINY = {
     "lenet": lambda d: ["--train-samples", "192", "--test-samples", "128"],
     "mlp": lambda d: ["--train-samples", "192", "--test-samples", "128", "--hidden", "16", "--val-split", "0.25"],
@@ -62,6 +80,12 @@ TINY = {
     "vae": lambda d: ["--train-samples", "128", "--test-samples", "64", "--hidden", "16", "--latent", "2"],
     "gan": lambda d: ["--train-samples", "128", "--test-samples", "64", "--width", "2", "--latent", "4",
                       "--classifier-epochs", "1", "--eval-samples", "20", "--eval-every-samples", "20"],
+    "word2vec": lambda d: ["--corpus", str(_sentences(d)), "--vector-size", "8", "--min-count", "1", "--window", "2"],
+    "glove": lambda d: ["--corpus", str(_sentences(d)), "--vector-size", "8", "--min-count", "1", "--window", "2"],
+    "sentiment": lambda d: ["--max-sentences", "80", "--embeddings", "random", "--embedding-dim", "8", "--hidden", "8",
+                            "--batch-size", "16"],
+    "emojify": lambda d: ["--data-dir", str(_emojify(d)), "--embeddings", "random", "--embedding-dim", "8",
+                          "--hidden", "8", "--batch-size", "8", "--show", "3"],
 }
 TASKS = sorted(TINY)
 CORE = ["--epochs", "--batch-size", "--lr", "--device", "--seed", "--data-dir", "--checkpoint", "--resume", "--plot",
