@@ -54,8 +54,10 @@ struct type_caster<dk::TensorView> {
   PYBIND11_TYPE_CASTER(dk::TensorView, const_name("ndarray"));
 
   bool load(handle src, bool) {
-    if (isinstance<array>(src)) return load_numpy(reinterpret_borrow<array>(src));
+    // Device memory first: an object that is a device array is one even when it also offers a
+    // host view (a NumPy subclass standing in for CuPy, unified memory).
     if (hasattr(src, "__cuda_array_interface__")) return load_cai(src.attr("__cuda_array_interface__"));
+    if (isinstance<array>(src)) return load_numpy(reinterpret_borrow<array>(src));
     return false;
   }
 

@@ -6,6 +6,10 @@
 #include "bindings/common.h"
 #include "bindings/families.h"
 #include "cuda/cuda_check.h"
+#if defined(DK_CUDA_EMU)
+#include "emu/selftest.h"
+#include "emu/state.h"
+#endif
 
 void bind_cuda_conv(py::module_& m);
 void bind_cuda_attention(py::module_& m);
@@ -69,4 +73,21 @@ PYBIND11_MODULE(_cuda, m) {
   bind_cuda_norm(m);
   bind_cuda_rnn(m);
   dk::bind::bind_families(m);
+#if defined(DK_CUDA_EMU)
+  // The emulated backend (csrc/emu): its state, for the tests.
+  m.def("emu_info", [] {
+    py::dict d;
+    d["executor"] = dk::emu::executor_name();
+    d["concurrent_blocks"] = dk::emu::concurrent_blocks();
+    d["watchdog_seconds"] = dk::emu::watchdog_seconds();
+    return d;
+  });
+  m.def("emu_configure", &dk::emu::configure, "executor"_a = "", "blocks"_a = 0, "watchdog"_a = 0.0);
+  m.def("emu_selftest", &dk::emu::selftest, "name"_a, py::call_guard<py::gil_scoped_release>());
+  m.def("emu_radix_sort", &dk::emu::radix_sort, "keys"_a, "dtype"_a, "descending"_a);
+  m.def("emu_sticky_error", [] { return dk::emu::sticky_error_message(); },
+        "The sticky error a kernel fault left (\"\" when none).");
+  m.def("emu_reset", [] { dk::emu::reset(); }, "Clears the sticky error, as cudaDeviceReset does.");
+  m.def("emu_launch_counts", [] { return dk::emu::launch_counts(); }, "Launches per DK_LAUNCH site so far.");
+#endif
 }

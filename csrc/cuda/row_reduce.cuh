@@ -40,7 +40,9 @@ template <>
 __device__ __forceinline__ double lowest_finite<double>() { return -DBL_MAX; }
 
 // Running max m and sum s of exp(v - m). m starts at the lowest finite value, not -inf, so a
-// -inf logit contributes exp(-inf) = 0 instead of NaN. One exp per added value.
+// -inf logit contributes exp(-inf) = 0 instead of NaN. One exp per added value. A new maximum
+// adds exp(v - v), written v - v + 1: 1, or NaN for v = +inf, so that a row holding +inf sums
+// to NaN whatever the order of its values, as when the max is taken first (CPU, reference).
 template <typename T>
 struct MaxSum {
   T m, s;
@@ -48,7 +50,7 @@ struct MaxSum {
   __device__ void add_value(T v) {  // one exp: rescale the sum when v is the new max
     const bool gt = v > m;
     const T e = exp(gt ? m - v : v - m);
-    s = gt ? s * e + T(1) : s + e;
+    s = gt ? s * e + (v - v + T(1)) : s + e;
     m = gt ? v : m;
   }
   __device__ void merge(const MaxSum& o) {

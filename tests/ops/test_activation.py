@@ -46,6 +46,22 @@ def test_non_contiguous_and_out(device):
     np.testing.assert_allclose(to_host(out), np.tanh(to_host(view)), rtol=1e-6)
 
 
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", ACTS)
+def test_many_blocks(device, name):
+    """Sizes past one launch block (256 threads) and not a multiple of it: every block's
+    elements, and only those, are written."""
+    xp = xp_for(device)
+    fwd, rfwd, bwd, rbwd, saves = ACTS[name]
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(8 * 256 + 5).astype(np.float32)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    y = fwd(xp.asarray(x))
+    assert_matches_reference(y, rfwd, x)
+    saved = x if saves == "input" else to_host(y)
+    assert_matches_reference(bwd(xp.asarray(g), xp.asarray(saved)), rbwd, g, saved)
+
+
 def test_sigmoid_extremes_are_finite():
     x = np.array([-1e4, -800.0, 0.0, 800.0, 1e4])
     y = ops.sigmoid(x)

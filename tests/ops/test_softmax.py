@@ -54,13 +54,17 @@ def test_large_logits_are_finite_and_correct(device, dtype, magnitude, axis):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_infinities_and_nan_follow_the_reference(device):
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_infinities_and_nan_follow_the_reference(device, axis):
+    # +inf anywhere in a row makes the whole row NaN (inf - inf), whichever value comes first
+    # (the CUDA kernel for axis 0 once gave [0, nan, 0] for [1, inf, 2]).
     xp = xp_for(device)
-    x = np.array([[0.0, -np.inf, 1.0], [-np.inf, -np.inf, 2.0], [np.nan, 0.0, 1.0]], np.float32)
+    x = np.array([[0.0, -np.inf, 1.0, 2.0], [-np.inf, -np.inf, 2.0, 1.0], [np.nan, 0.0, 1.0, 3.0],
+                  [1.0, np.inf, 2.0, 0.0], [-1.0, 2.0, -3.0, np.inf]], np.float32)
     with np.errstate(invalid="ignore"):
         for fwd, rfwd in [(ops.softmax, ref.softmax), (ops.log_softmax, ref.log_softmax)]:
-            y = to_host(fwd(xp.asarray(x)))
-            r = rfwd(x.astype(np.float64))
+            y = to_host(fwd(xp.asarray(x), axis=axis))
+            r = rfwd(x.astype(np.float64), axis=axis)
             np.testing.assert_array_equal(np.isnan(y), np.isnan(r))
             fin = np.isfinite(r)
             np.testing.assert_array_equal(np.isfinite(y), fin)
