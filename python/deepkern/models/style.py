@@ -43,12 +43,13 @@ LAYER_INDEX = {"conv1_1": 1, "conv1_2": 3, "conv2_1": 6, "conv2_2": 8, "conv3_1"
                "conv5_3": 29}
 # conv5_1 sits behind four 2x2 pools: images need at least 16 pixels a side to reach it.
 MIN_SIZE = 16
-# Defaults for the shipped (Caffe-scale, 0..255 input) weights: activations scale with the
-# input, J_content with its square and J_style with its fourth power, so weights in another
-# input convention (torchvision's, ~1/58 the scale) want a style weight ~58^2 times larger.
+# Defaults for the shipped weights (Caffe scale: inputs 0..255 minus the mean). Activations scale
+# with the input, J_content with its square and J_style with its fourth power: for weights in
+# torchvision's convention (inputs ~1/58 the size) multiply the content weight by ~58^2 = 3400
+# and the style weight by ~58^4 = 1.1e7 for the same balance.
 CONTENT_WEIGHT = 1.0
-STYLE_WEIGHT = 1e3
-TV_WEIGHT = 1e2
+STYLE_WEIGHT = 1e-2
+TV_WEIGHT = 10.0
 
 
 def normalize_input(image, fmt: InputFormat):
