@@ -9,8 +9,9 @@ backward pass to the image (no weight gradients), and one LBFGS step (max_iter=1
 search, history 100). PyTorch builds the network from the same .npz with torch.nn.Conv2d /
 MaxPool2d, the Gram as torch.bmm(F, F^T) / (C H W), and uses torch.optim.LBFGS. The rounds
 alternate deepkern and PyTorch, `--iterations` steps each, so a load change on a shared machine
-hits both; the median per-iteration time of each is reported with their ratio, and the losses
-of the first iterations are compared (they must agree: the same objective and algorithm).
+hits both; the median per-iteration wall time and process CPU time (all threads; less disturbed
+on a shared machine) of each are reported with their ratios, and the losses of the first
+iterations are compared (they must agree: the same objective and algorithm).
 """
 from __future__ import annotations
 
@@ -122,7 +123,7 @@ def torch_runner(content, style, weights, steps_weights):
               + ((image[..., :, 1:] - image[..., :, :-1]) ** 2).sum()) / image.numel()
         total = alpha * content_loss + beta * style_loss + gamma * tv
         total.backward()
-        values.append(float(total))
+        values.append(total.item())
         return total
 
     return (lambda: opt.step(closure)), values
@@ -149,15 +150,18 @@ def main():
     runners = {"deepkern": deepkern_runner(content, style, args.weights, weights),
                "torch": torch_runner(content, style, args.weights, weights)}
     times = {name: [] for name in runners}
+    cpu = {name: [] for name in runners}
     for name, (step, _) in runners.items():   # warm-up: first-call costs, thread pools
         step()
     for _ in range(args.rounds):
         for name, (step, _) in runners.items():
             for _ in range(args.iterations):
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 step()
                 times[name].append(time.perf_counter() - start)
+                cpu[name].append(time.process_time() - start_cpu)
     med = {name: statistics.median(t) for name, t in times.items()}
+    med_cpu = {name: statistics.median(t) for name, t in cpu.items()}
     (_, ours), (_, theirs) = runners["deepkern"], runners["torch"]
     first = min(len(ours), len(theirs), 4)
     agree = max(abs(a - b) / abs(b) for a, b in zip(ours[:first], theirs[:first]))
@@ -169,12 +173,12 @@ def main():
           f"on {os.cpu_count()} cores")
     print(f"- J of the first {first} iterations agree to {agree:.1e} (relative)")
     print()
-    print("| library | s / L-BFGS iteration (median) | min | max | dk / torch |")
-    print("|---|---|---|---|---|")
+    print("| library | wall s / L-BFGS iteration (median) | min | max | dk / torch | CPU s (median) | dk / torch |")
+    print("|---|---|---|---|---|---|---|")
     for name in runners:
         t = times[name]
-        print(f"| {name} | {med[name]:.3f} | {min(t):.3f} | {max(t):.3f} | "
-              f"{med[name] / med['torch']:.2f} |")
+        print(f"| {name} | {med[name]:.3f} | {min(t):.3f} | {max(t):.3f} | {med[name] / med['torch']:.2f} | "
+              f"{med_cpu[name]:.3f} | {med_cpu[name] / med_cpu['torch']:.2f} |")
 
 
 if __name__ == "__main__":
