@@ -8,6 +8,7 @@
   X(activation)            \
   X(conv_transpose)        \
   X(glove)                 \
+  X(gram)                  \
   X(loss)                  \
   X(pool)                  \
   X(softmax)               \

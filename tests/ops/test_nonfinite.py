@@ -53,6 +53,7 @@ def _grad(torch, fn, x):
 X = f32(N, I, -I, 0, -1, 2)
 POOL = np.array([[[[N, 1, 2], [3, -I, I], [-I, -I, -I]]]], np.float32)
 CONV_X = np.array([[[[N, 0, 0], [0, 1, 0], [0, 0, I]]]], np.float32)
+GRAM_X = np.array([[[[N, 1]], [[I, 0]], [[0, 2]]]], np.float32)   # (1, 3, 1, 2): channels as rows
 SOFTMAX_ROWS = np.array([[N, 0, 1], [I, 0, 1], [-I, 0, 1], [-I, -I, -I], [I, I, 0]], np.float32)
 ATT_Q = np.zeros((1, 2, 3), np.float32)
 ATT_Q[0, 0, 0] = N
@@ -145,6 +146,9 @@ CASES = [
     Case("adaptive_avg_pool2d", lambda xp: ops.adaptive_avg_pool2d(xp.asarray(POOL[:, :, 1:, :2]), 1), [[[[-I]]]],
          lambda t: _F(t).adaptive_avg_pool2d(t.tensor(POOL[:, :, 1:, :2]), 1)),
     # ---- softmax: a row with NaN or +inf is NaN; -inf entries are 0; an all -inf row is NaN -----------
+    Case("gram_matrix (NaN * 0 and inf * 0 are NaN, inf^2 is inf)", lambda xp: ops.gram_matrix(xp.asarray(GRAM_X)),
+         [[[N, N, N], [N, I, N], [N, N, 4 / 6]]],
+         lambda t: t.bmm(t.tensor(GRAM_X).reshape(1, 3, 2), t.tensor(GRAM_X).reshape(1, 3, 2).transpose(1, 2)) / 6),
     Case("softmax", lambda xp: ops.softmax(xp.asarray(SOFTMAX_ROWS)),
          [[N, N, N], [N, N, N], [0, 0.26894143, 0.7310586], [N, N, N], [N, N, N]],
          lambda t: t.softmax(t.tensor(SOFTMAX_ROWS), -1)),

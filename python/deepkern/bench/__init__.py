@@ -48,8 +48,8 @@ from typing import Callable
 
 import numpy as np
 
-FAMILIES = ("gemm", "conv", "conv_transpose", "pool", "softmax", "norm", "rnn", "attention", "embedding", "boxes", "optim",
-            "train", "generative")
+FAMILIES = ("gemm", "conv", "conv_transpose", "pool", "softmax", "gram", "norm", "rnn", "attention", "embedding", "boxes",
+            "optim", "train", "generative")
 IMPLS = ("deepkern", "reference", "torch")
 
 

@@ -8,6 +8,9 @@ A/B/D/E = VGG11/13/16/19, optional batch norm. VGG16 (config D) has 138,357,544 
 As in AlexNet here, the classifier's input follows ``input_size`` (a multiple of 32, >= 32)
 instead of torchvision's adaptive 7x7 average pool; at 224 the two are the same network.
 Init as torchvision: convs kaiming-normal (fan_out, relu), linears N(0, 0.01), biases 0.
+``classifier=False`` builds the convolution trunk alone (``features``; what style transfer and
+other feature extractors use). ``vgg16(weights=PATH)`` loads pretrained weights (see
+deepkern.models.pretrained: the conv trunk converted offline, or a torchvision state_dict).
 """
 from __future__ import annotations
 
@@ -27,9 +30,11 @@ CONFIGS = {
 class VGG(nn.Module):
     """Args: ``cfg`` (a key of CONFIGS or a list of widths and 'M' for max pool),
     ``num_classes``, ``in_channels``, ``input_size``, ``batch_norm`` (BatchNorm2d after every
-    conv, torchvision's vgg*_bn), ``dropout`` (in the classifier)."""
+    conv, torchvision's vgg*_bn), ``dropout`` (in the classifier), ``classifier`` (False: the
+    conv trunk only; forward then returns the last pool's (N, 512, H/32, W/32) for any H, W)."""
 
-    def __init__(self, cfg="D", num_classes=1000, in_channels=3, input_size=224, batch_norm=False, dropout=0.5):
+    def __init__(self, cfg="D", num_classes=1000, in_channels=3, input_size=224, batch_norm=False, dropout=0.5,
+                 classifier=True):
         super().__init__()
         cfg = CONFIGS[cfg] if isinstance(cfg, str) else list(cfg)
         side = input_size
@@ -44,9 +49,12 @@ class VGG(nn.Module):
             init.zeros_(conv.bias)
             layers += [conv, nn.BatchNorm2d(v), nn.ReLU()] if batch_norm else [conv, nn.ReLU()]
             channels = v
+        self.features = nn.Sequential(*layers)
+        self.has_classifier = bool(classifier)
+        if not classifier:
+            return
         if side < 1:
             raise ValueError(f"VGG: input_size {input_size} is too small for {cfg.count('M')} pools")
-        self.features = nn.Sequential(*layers)
         self.flatten = nn.Flatten()
         self.classifier = nn.Sequential(
             nn.Linear(channels * side * side, 4096), nn.ReLU(), nn.Dropout(dropout),
@@ -58,6 +66,8 @@ class VGG(nn.Module):
                 init.zeros_(m.bias)
 
     def forward(self, x):
+        if not self.has_classifier:
+            return self.features(x)
         return self.classifier(self.flatten(self.features(x)))
 
 
@@ -69,8 +79,24 @@ def vgg13(**kwargs) -> VGG:
     return VGG("B", **kwargs)
 
 
-def vgg16(**kwargs) -> VGG:
-    return VGG("D", **kwargs)
+def vgg16(weights=None, **kwargs) -> VGG:
+    """VGG16 (config D). ``weights``: None (random init) or the path of a VGG16 weights .npz
+    (``deepkern weights`` writes one; a torchvision state_dict saved with NumPy works too).
+    Weights of the conv trunk alone need ``classifier=False``."""
+    state = None
+    if weights is not None:  # read and checked before the (large) model is built
+        from .pretrained import load_vgg16_weights
+
+        state, _ = load_vgg16_weights(weights)
+        if kwargs.get("classifier", True):
+            if not any(k.startswith("classifier.") for k in state):
+                raise ValueError(f"vgg16: {weights} holds the convolutions only; build with classifier=False")
+        else:
+            state = {k: v for k, v in state.items() if k.startswith("features.")}
+    model = VGG("D", **kwargs)
+    if state is not None:
+        model.load_state_dict(state)
+    return model
 
 
 def vgg19(**kwargs) -> VGG:

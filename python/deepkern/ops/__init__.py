@@ -8,6 +8,7 @@ from .optim import adam_step, rmsprop_step, sgd_step
 from .conv import conv2d, conv2d_backward, conv_transpose2d, conv_transpose2d_backward
 from .pool import (adaptive_avg_pool2d, adaptive_avg_pool2d_backward, avg_pool2d, avg_pool2d_backward,
                    max_pool2d, max_pool2d_backward, max_pool2d_with_indices)
+from .gram import gram_matrix, gram_matrix_backward
 from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
 from .loss import (binary_cross_entropy, binary_cross_entropy_backward, binary_cross_entropy_with_logits,
                    binary_cross_entropy_with_logits_backward, cross_entropy, cross_entropy_backward,
