@@ -34,14 +34,7 @@ PYBIND11_MODULE(_cpu, m) {
       },
       "threads"_a, "double_precision"_a = false, "seconds"_a = 0.3,
       "Measured peak GFLOP/s of `threads` cores: a register-only FMA loop on the widest vectors.");
-  bind_cpu_embedding(m);
-  bind_cpu_optim(m);
-  bind_cpu_boxes(m);
-  bind_cpu_attention(m);
-  bind_cpu_gemm(m);
-  bind_cpu_conv(m);
-  bind_cpu_norm(m);
-  bind_cpu_rnn(m);
+  m.def(
       "set_gemm_isa",
       [](std::optional<std::string> name) {
         if (!name) return dk::cpu::reset_gemm_isa();
