@@ -12,6 +12,11 @@ MODULE_LEVEL = {"device_count", "device_name", "compute_capability", "runtime_ve
                 "build_info"}
 
 
+def _kernel_entries(ext):
+    # emu_*: the emulated backend's own controls (csrc/emu), not kernel entries.
+    return {n for n in dir(ext) if not n.startswith(("_", "emu_")) and n not in MODULE_LEVEL}
+
+
 @pytest.fixture(scope="module")
 def cuda_ext():
     if not dk.cuda.is_built():
@@ -20,8 +25,7 @@ def cuda_ext():
 
 
 def test_every_kernel_entry_takes_the_stream(cuda_ext):
-    # emu_*: the emulated backend's own controls (csrc/emu), not kernel entries.
-    entries = [n for n in dir(cuda_ext) if not n.startswith(("_", "emu_")) and n not in MODULE_LEVEL]
+    entries = sorted(_kernel_entries(cuda_ext))
     assert entries, "the CUDA extension registers no kernel entries"
     missing = [n for n in entries if "stream" not in (getattr(cuda_ext, n).__doc__ or "").split("\n")[0]]
     assert not missing, f"CUDA entries without a stream argument (every call passes stream=): {missing}"
@@ -43,7 +47,7 @@ def test_cuda_entries_are_the_cpu_entries_plus_stream(cuda_ext):
     both backends with the same arguments, the CUDA one adding only the trailing ``stream``."""
     from deepkern import _cpu
 
-    cuda_entries = {n for n in dir(cuda_ext) if not n.startswith("_") and n not in MODULE_LEVEL}
+    cuda_entries = _kernel_entries(cuda_ext)
     cpu_entries = {n for n in dir(_cpu) if not n.startswith("_")}
     missing = sorted(cuda_entries - cpu_entries - BACKEND_SPECIFIC)
     assert not missing, f"CUDA kernel entries without a CPU counterpart: {missing}"
