@@ -38,8 +38,7 @@ target_compile_options(dk_cuda_kernels PRIVATE
   $<$<COMPILE_LANGUAGE:CUDA>:-O3 --expt-relaxed-constexpr -lineinfo>)
 target_link_libraries(dk_cuda_kernels PUBLIC CUDA::cudart_static)
 
-file(GLOB DK_CUDA_BINDINGS CONFIGURE_DEPENDS csrc/bindings/cuda_*.cpp)
-python_add_library(_cuda MODULE WITH_SOABI ${DK_CUDA_BINDINGS} ${DK_FAMILY_BINDINGS})
+python_add_library(_cuda MODULE WITH_SOABI csrc/bindings/cuda_module.cpp ${DK_FAMILY_BINDINGS})
 target_compile_definitions(_cuda PRIVATE DK_BACKEND_CUDA)
 target_link_libraries(_cuda PRIVATE pybind11::headers dk_cuda_kernels)
 dk_cpu_flags(_cuda)

@@ -57,9 +57,10 @@ function(dk_add_cuda_emu_module)
   target_link_libraries(dk_cuda_emu_kernels PUBLIC Threads::Threads)
   dk_cuda_emu_flags(dk_cuda_emu_kernels)
 
-  # The module: the real _cuda's binding sources, unchanged, over the emulated kernels.
-  file(GLOB cuda_bindings CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/csrc/bindings/cuda_*.cpp)
-  python_add_library(_cuda_emu MODULE WITH_SOABI ${cuda_bindings} ${DK_FAMILY_BINDINGS})
+  # The module: the real _cuda's sources (cuda_module.cpp and each family's binding), unchanged,
+  # over the emulated kernels.
+  python_add_library(_cuda_emu MODULE WITH_SOABI ${PROJECT_SOURCE_DIR}/csrc/bindings/cuda_module.cpp
+                     ${DK_FAMILY_BINDINGS})
   set_target_properties(_cuda_emu PROPERTIES OUTPUT_NAME _cuda LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/cuda_emu)
   target_compile_definitions(_cuda_emu PRIVATE DK_BACKEND_CUDA DK_CUDA_VERSION="emulated"
                                                DK_CUDA_ARCHS="emulated")

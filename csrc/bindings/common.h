@@ -40,11 +40,6 @@ inline bool dtype_from_typestr(char kind, int64_t itemsize, DType& out) {
   }
 }
 
-// Entry-point checks for "every argument on one device, same float dtype, contiguous".
-inline void expect_cpu(const TensorView& v, const char* name, const char* op) {
-  expect(v, name, op).device(Device::cpu).contiguous();
-}
-
 }  // namespace dk::bind
 
 namespace pybind11::detail {

@@ -1,20 +1,14 @@
 // deepkern._cpu: the CPU kernels. Each op family registers itself from its own
-// csrc/bindings/cpu_<family>.cpp; this file adds the module-wide functions.
+// csrc/bindings/<family>.cpp (families.h); this file adds the module-wide functions.
+#include <optional>
+#include <string>
+
 #include "bindings/common.h"
 #include "bindings/families.h"
 #include "core/cpu_features.h"
 #include "core/parallel.h"
 #include "cpu/gemm.h"
 #include "cpu/peak.h"
-
-void bind_cpu_embedding(py::module_& m);
-void bind_cpu_optim(py::module_& m);
-void bind_cpu_boxes(py::module_& m);
-void bind_cpu_attention(py::module_& m);
-void bind_cpu_gemm(py::module_& m);
-void bind_cpu_conv(py::module_& m);
-void bind_cpu_norm(py::module_& m);
-void bind_cpu_rnn(py::module_& m);
 
 PYBIND11_MODULE(_cpu, m) {
   m.doc() = "deepkern CPU kernels (C++17, OpenMP, run-time SIMD dispatch)";
@@ -40,13 +34,21 @@ PYBIND11_MODULE(_cpu, m) {
       },
       "threads"_a, "double_precision"_a = false, "seconds"_a = 0.3,
       "Measured peak GFLOP/s of `threads` cores: a register-only FMA loop on the widest vectors.");
-  bind_cpu_embedding(m);
-  bind_cpu_optim(m);
-  bind_cpu_boxes(m);
-  bind_cpu_attention(m);
-  bind_cpu_gemm(m);
-  bind_cpu_conv(m);
-  bind_cpu_norm(m);
-  bind_cpu_rnn(m);
+  m.def(
+      "set_gemm_isa",
+      [](std::optional<std::string> name) {
+        if (!name) return dk::cpu::reset_gemm_isa();
+        if (*name == "avx512") return dk::cpu::set_gemm_isa(dk::Isa::avx512);
+        if (*name == "avx2") return dk::cpu::set_gemm_isa(dk::Isa::avx2);
+        if (*name == "baseline") return dk::cpu::set_gemm_isa(dk::Isa::baseline);
+        throw std::invalid_argument("set_gemm_isa: isa must be 'avx512', 'avx2', 'baseline' or None, got '" +
+                                    *name + "'");
+      },
+      "isa"_a, "Force the GEMM micro-kernels of one ISA (None: the CPU's best). For tests and benchmarks.");
+  m.def("gemm_kernel_name", [](const std::string& dtype) {
+    if (dtype == "float32") return dk::cpu::gemm_kernel_name();
+    if (dtype == "float64") return dk::cpu::gemm_kernel_name_f64();
+    throw std::invalid_argument("gemm_kernel_name: dtype must be 'float32' or 'float64', got '" + dtype + "'");
+  }, "dtype"_a = "float32");
   dk::bind::bind_families(m);
 }

@@ -11,15 +11,6 @@
 #include "emu/state.h"
 #endif
 
-void bind_cuda_conv(py::module_& m);
-void bind_cuda_attention(py::module_& m);
-void bind_cuda_gemm(py::module_& m);
-void bind_cuda_embedding(py::module_& m);
-void bind_cuda_optim(py::module_& m);
-void bind_cuda_boxes(py::module_& m);
-void bind_cuda_norm(py::module_& m);
-void bind_cuda_rnn(py::module_& m);
-
 namespace {
 
 int device_count() {
@@ -64,14 +55,6 @@ PYBIND11_MODULE(_cuda, m) {
     d["architectures"] = DK_CUDA_ARCHS;
     return d;
   });
-  bind_cuda_conv(m);
-  bind_cuda_attention(m);
-  bind_cuda_gemm(m);
-  bind_cuda_embedding(m);
-  bind_cuda_optim(m);
-  bind_cuda_boxes(m);
-  bind_cuda_norm(m);
-  bind_cuda_rnn(m);
   dk::bind::bind_families(m);
 #if defined(DK_CUDA_EMU)
   // The emulated backend (csrc/emu): its state, for the tests.

@@ -6,11 +6,19 @@
 
 #define DK_OP_FAMILIES(X) \
   X(activation)            \
+  X(attention)             \
+  X(boxes)                 \
+  X(conv)                  \
   X(conv_transpose)        \
+  X(embedding)             \
+  X(gemm)                  \
   X(glove)                 \
   X(gram)                  \
   X(loss)                  \
+  X(norm)                  \
+  X(optim)                 \
   X(pool)                  \
+  X(rnn)                   \
   X(softmax)               \
   X(word2vec)
 

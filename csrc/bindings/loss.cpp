@@ -38,12 +38,14 @@ AxisSplit check_cross_entropy(const char* op, const TensorView& logits, const Te
   return s;
 }
 
+// Host labels only (see the top of this file).
 void check_labels(const char* op, const TensorView& target, int64_t C, int64_t ignore_index) {
-  if constexpr (Backend::is_cuda) return;
-  const int64_t* t = target.ptr<int64_t>();
-  for (int64_t i = 0; i < target.numel(); ++i)
-    DK_CHECK(t[i] == ignore_index || (t[i] >= 0 && t[i] < C), op, ": target contains label ", t[i], " outside [0, ",
-             C, ") (C=", C, ", ignore_index=", ignore_index, ")");
+  if constexpr (!Backend::is_cuda) {
+    const int64_t* t = target.ptr<int64_t>();
+    for (int64_t i = 0; i < target.numel(); ++i)
+      DK_CHECK(t[i] == ignore_index || (t[i] >= 0 && t[i] < C), op, ": target contains label ", t[i],
+               " outside [0, ", C, ") (C=", C, ", ignore_index=", ignore_index, ")");
+  }
 }
 
 // The upstream gradient: one element (broadcast) or `shape`; returns whether it is per element.

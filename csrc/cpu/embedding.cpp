@@ -29,7 +29,7 @@ DK_CLONES void add_row(double* dst, const double* src, int64_t d) {
 }  // namespace
 
 template <typename T>
-void embedding_forward(const T* weight, const int64_t* ids, T* out, int64_t n, int64_t D) {
+void embedding_forward(const T* weight, const int64_t* ids, T* out, int64_t n, int64_t /*V*/, int64_t D) {
   if (n == 0 || D == 0) return;
   // At least ~256 KiB of rows per thread: below that a fork-join costs more than the copy.
   const int64_t grain = (int64_t(1) << 18) / (D * int64_t(sizeof(T))) + 1;
@@ -60,8 +60,8 @@ void embedding_backward(const T* grad_out, const int64_t* ids, T* grad_weight, i
   }
 }
 
-template void embedding_forward<float>(const float*, const int64_t*, float*, int64_t, int64_t);
-template void embedding_forward<double>(const double*, const int64_t*, double*, int64_t, int64_t);
+template void embedding_forward<float>(const float*, const int64_t*, float*, int64_t, int64_t, int64_t);
+template void embedding_forward<double>(const double*, const int64_t*, double*, int64_t, int64_t, int64_t);
 template void embedding_backward<float>(const float*, const int64_t*, float*, int64_t, int64_t, int64_t, int64_t);
 template void embedding_backward<double>(const double*, const int64_t*, double*, int64_t, int64_t, int64_t,
                                          int64_t);

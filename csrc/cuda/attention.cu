@@ -309,26 +309,23 @@ unsigned grid_of(int64_t blocks) {
 
 template <typename T>
 void attention_forward(const AttnDims& d, const T* q, const T* k, const T* v, AttnMask mask_kind, const void* mask,
-                       const int64_t* mask_index, int64_t mask_count, bool causal, T scale, T* out, double* lse,
-                       cudaStream_t stream) {
+                       const int64_t* mask_index, bool causal, T scale, T* out, double* lse, cudaStream_t stream) {
   if (d.batch == 0 || d.L == 0) return;
   const size_t bytes = sizeof(T) * (kTile * (d.D + 1) + kTile * d.Dv + kRowsPerBlock * d.D +
                                     kRowsPerBlock * d.Dv + kWarps * kTile);
   allow_smem(fwd_kernel<T>, bytes, d);
   const int64_t blocks = d.batch * ((d.L + kRowsPerBlock - 1) / kRowsPerBlock);
-  DK_LAUNCH(fwd_kernel<T>, grid_of(blocks), kWarps * 32, bytes, stream)(d, q, k, v, MaskRef{mask_kind, mask, mask_index,
-                                                                                            mask_count},
-                                                                        causal, scale, out, lse);
+  DK_LAUNCH(fwd_kernel<T>, grid_of(blocks), kWarps * 32, bytes, stream)(
+      d, q, k, v, MaskRef{mask_kind, mask, mask_index, d.M}, causal, scale, out, lse);
   DK_CUDA_CHECK_LAUNCH();
 }
 
 template <typename T>
 void attention_backward(const AttnDims& d, const T* q, const T* k, const T* v, const T* out, const double* lse,
                         const T* grad_out, AttnMask mask_kind, const void* mask, const int64_t* mask_index,
-                        int64_t mask_count, bool causal, T scale, T* delta, T* dq, T* dk, T* dv,
-                        cudaStream_t stream) {
+                        bool causal, T scale, T* delta, T* dq, T* dk, T* dv, cudaStream_t stream) {
   if (d.batch == 0) return;
-  const MaskRef m{mask_kind, mask, mask_index, mask_count};
+  const MaskRef m{mask_kind, mask, mask_index, d.M};
   const int64_t rows = d.batch * d.L;
   if (rows > 0) {
     constexpr int kDeltaThreads = 256;
@@ -355,17 +352,17 @@ void attention_backward(const AttnDims& d, const T* q, const T* k, const T* v, c
 }
 
 template void attention_forward<float>(const AttnDims&, const float*, const float*, const float*, AttnMask,
-                                       const void*, const int64_t*, int64_t, bool, float, float*, double*,
+                                       const void*, const int64_t*, bool, float, float*, double*,
                                        cudaStream_t);
 template void attention_forward<double>(const AttnDims&, const double*, const double*, const double*, AttnMask,
-                                        const void*, const int64_t*, int64_t, bool, double, double*, double*,
+                                        const void*, const int64_t*, bool, double, double*, double*,
                                         cudaStream_t);
 template void attention_backward<float>(const AttnDims&, const float*, const float*, const float*, const float*,
                                         const double*, const float*, AttnMask, const void*, const int64_t*,
-                                        int64_t, bool, float, float*, float*, float*, float*, cudaStream_t);
+                                        bool, float, float*, float*, float*, float*, cudaStream_t);
 template void attention_backward<double>(const AttnDims&, const double*, const double*, const double*,
                                          const double*, const double*, const double*, AttnMask, const void*,
-                                         const int64_t*, int64_t, bool, double, double*, double*, double*,
+                                         const int64_t*, bool, double, double*, double*, double*,
                                          double*, cudaStream_t);
 
 }  // namespace dk::cuda

@@ -293,14 +293,14 @@ int64_t conv2d_workspace_size(const Conv2dGeom& g, ConvPass pass) {
 }
 
 template <typename T>
-void conv2d_forward(const Conv2dGeom& g, const T* x, const T* w, const T* b, T* y, cudaStream_t stream) {
+void conv2d_forward(const Conv2dGeom& g, const T* x, const T* w, const T* b, T* y, T*, int64_t, cudaStream_t stream) {
   if (g.N * g.K * g.PQ() == 0) return;
   const Geom32 d = to32(g);
   launch_igemm<T>(ForwardOp<T>{d, x, w, b, y}, d.Kg, d.N * d.PQ, d.CRSg, d.groups, 1, stream);
 }
 
 template <typename T>
-void conv2d_backward_data(const Conv2dGeom& g, const T* gy, const T* w, T* gx, cudaStream_t stream) {
+void conv2d_backward_data(const Conv2dGeom& g, const T* gy, const T* w, T* gx, T*, int64_t, cudaStream_t stream) {
   if (g.N * g.C * g.HW() == 0) return;
   const Geom32 d = to32(g);
   launch_igemm<T>(BackwardDataOp<T>{d, gy, w, gx}, d.Cg, d.N * d.HW, d.Kg * d.RS, d.groups, 1, stream);
@@ -335,9 +335,9 @@ int64_t conv_transpose2d_workspace_size(const Conv2dGeom& g, ConvPass pass) {
 }
 
 template <typename T>
-void conv_transpose2d_forward(const Conv2dGeom& g, const T* x, const T* w, const T* b, T* y, T*, int64_t,
-                              cudaStream_t stream) {
-  conv2d_backward_data<T>(g, x, w, y, stream);
+void conv_transpose2d_forward(const Conv2dGeom& g, const T* x, const T* w, const T* b, T* y, T* ws,
+                              int64_t ws_size, cudaStream_t stream) {
+  conv2d_backward_data<T>(g, x, w, y, ws, ws_size, stream);
   const int64_t n = g.N * g.C * g.HW();
   if (!b || n == 0) return;
   DK_LAUNCH(add_channel_bias_kernel<T>, grid_for(n, kThreads), kThreads, 0, stream)(y, b, n, g.C, g.HW());
@@ -345,9 +345,9 @@ void conv_transpose2d_forward(const Conv2dGeom& g, const T* x, const T* w, const
 }
 
 template <typename T>
-void conv_transpose2d_backward_data(const Conv2dGeom& g, const T* gy, const T* w, T* gx, T*, int64_t,
+void conv_transpose2d_backward_data(const Conv2dGeom& g, const T* gy, const T* w, T* gx, T* ws, int64_t ws_size,
                                     cudaStream_t stream) {
-  conv2d_forward<T>(g, gy, w, nullptr, gx, stream);
+  conv2d_forward<T>(g, gy, w, nullptr, gx, ws, ws_size, stream);
 }
 
 template <typename T>
@@ -361,8 +361,9 @@ void conv_transpose2d_backward_weight(const Conv2dGeom& g, const T* gy, const T*
 }
 
 #define DK_CONV_INSTANTIATE(T)                                                                                \
-  template void conv2d_forward<T>(const Conv2dGeom&, const T*, const T*, const T*, T*, cudaStream_t);         \
-  template void conv2d_backward_data<T>(const Conv2dGeom&, const T*, const T*, T*, cudaStream_t);             \
+  template void conv2d_forward<T>(const Conv2dGeom&, const T*, const T*, const T*, T*, T*, int64_t,           \
+                                  cudaStream_t);                                                              \
+  template void conv2d_backward_data<T>(const Conv2dGeom&, const T*, const T*, T*, T*, int64_t, cudaStream_t); \
   template void conv2d_backward_weight<T>(const Conv2dGeom&, const T*, const T*, T*, T*, T*, int64_t,         \
                                           cudaStream_t);                                                      \
   template void conv_transpose2d_forward<T>(const Conv2dGeom&, const T*, const T*, const T*, T*, T*, int64_t, \
