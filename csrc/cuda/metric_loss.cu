@@ -101,9 +101,9 @@ template <typename T>
 __global__ void triplet_forward_kernel(const T* __restrict__ dist, const int64_t* __restrict__ labels,
                                        T* __restrict__ row_loss, int64_t* __restrict__ row_count, int64_t N, T margin,
                                        TripletMining mining) {
-  __shared__ Pick<T> picks[kThreads];
-  __shared__ T sums[kThreads];
-  __shared__ int64_t counts[kThreads];
+  DK_SHARED(Pick<T>, picks, [kThreads]);
+  DK_SHARED(T, sums, [kThreads]);
+  DK_SHARED(int64_t, counts, [kThreads]);
   for (int64_t a = blockIdx.x; a < N; a += gridDim.x) {  // uniform across the block
     const T* row = dist + a * N;
     const int64_t y = labels[a];
@@ -155,7 +155,7 @@ template <typename T>
 __global__ void triplet_backward_kernel(const T* __restrict__ dist, const int64_t* __restrict__ labels,
                                         const T* __restrict__ scale, T* __restrict__ grad, int64_t N, T margin,
                                         TripletMining mining) {
-  __shared__ Pick<T> picks[kThreads];
+  DK_SHARED(Pick<T>, picks, [kThreads]);
   const T s = scale[0];
   for (int64_t a = blockIdx.x; a < N; a += gridDim.x) {
     const T* row = dist + a * N;

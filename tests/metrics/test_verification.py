@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from deepkern import ops
 from deepkern.metrics import (balanced_accuracy, best_threshold, one_shot_accuracy, roc_auc, roc_curve,
                               verification_pairs)
 
@@ -49,15 +50,19 @@ def test_verification_pairs_and_one_shot():
     labels = np.repeat(np.arange(4), 3)
     rng = np.random.default_rng(2)
     emb = np.eye(4)[labels] * 5 + rng.standard_normal((12, 4)) * 0.1
-    d, same = verification_pairs(emb, labels)
+    dist = ops.cdist(emb, emb)
+    d, same = verification_pairs(dist, labels)
     assert d.shape == (66,) and same.sum() == 12
     np.testing.assert_allclose(d[0], np.linalg.norm(emb[0] - emb[1]), rtol=1e-12)
-    acc, rounds = one_shot_accuracy(emb, labels)
+    acc, rounds = one_shot_accuracy(dist, labels)
     assert acc == 1.0 and len(rounds) == 3
-    shuffled, _ = one_shot_accuracy(emb, rng.permutation(labels))
+    shuffled, _ = one_shot_accuracy(dist, rng.permutation(labels))
     assert shuffled < 0.7
     with pytest.raises(ValueError, match=r"one_shot_accuracy: every person needs at least two images"):
-        one_shot_accuracy(emb[:5], np.array([0, 0, 1, 2, 2]))
+        one_shot_accuracy(dist[:5, :5], np.array([0, 0, 1, 2, 2]))
+    with pytest.raises(ValueError, match=r"verification_pairs: dist must be the \(n, n\) distance matrix of the "
+                                         r"n = 12 labelled images, got dist of shape \(12, 4\)"):
+        verification_pairs(emb, labels)
 
 
 def test_one_shot_equals_scikit_learn_nearest_neighbour():
@@ -65,7 +70,7 @@ def test_one_shot_equals_scikit_learn_nearest_neighbour():
     rng = np.random.default_rng(3)
     labels = np.repeat(np.arange(6), 5)
     emb = rng.standard_normal((30, 8)) + np.repeat(rng.standard_normal((6, 8)), 5, axis=0)
-    acc, rounds = one_shot_accuracy(emb, labels, seed=4)
+    acc, rounds = one_shot_accuracy(ops.cdist(emb, emb), labels, seed=4)
     rng4 = np.random.default_rng(4)  # the galleries one_shot_accuracy draws with seed=4
     members = [rng4.permutation(np.flatnonzero(labels == i)) for i in range(6)]
     expected = []

@@ -1,7 +1,10 @@
-"""Face verification and one-shot identification metrics on embeddings (NumPy).
+"""Face verification and one-shot identification metrics on a set's distance matrix (NumPy).
 
-Verification asks "same person?" of a pair, scored by ``-distance`` (higher = more alike):
-:func:`verification_pairs` scores every pair of a set, :func:`roc_curve` / :func:`roc_auc`
+Everything starts from ``dist`` (n, n), the distances between the n images of a set (e.g.
+``ops.cdist(emb, emb)`` of embeddings, or any dissimilarity a model scores pairs with), and
+their identity labels (n,). Verification asks "same person?" of a pair, scored by
+``-distance`` (higher = more alike): :func:`verification_pairs` lists every pair of the set,
+:func:`roc_curve` / :func:`roc_auc`
 summarize how well the score separates same-person from different-person pairs, and
 :func:`best_threshold` picks the distance threshold that maximizes the balanced accuracy (the
 mean of the accuracies on same and on different pairs; there are ~10x more different pairs, so
@@ -12,8 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
-
 __all__ = ["verification_pairs", "roc_curve", "roc_auc", "best_threshold", "balanced_accuracy",
            "one_shot_accuracy"]
 
@@ -22,17 +23,22 @@ def _host(x):
     return x.get() if hasattr(x, "get") and not isinstance(x, np.ndarray) else np.asarray(x)
 
 
-def verification_pairs(embeddings, labels):
-    """Distances and same-identity flags of every unordered pair (i < j): ((n*(n-1)/2,) float64,
-    (n*(n-1)/2,) bool). embeddings (n, D) (NumPy or CuPy), labels (n,)."""
-    emb = np.asarray(_host(embeddings), dtype=np.float64)
+def _dist_labels(op, dist, labels):
+    dist = np.asarray(_host(dist), dtype=np.float64)
     labels = _host(labels)
-    if emb.ndim != 2 or labels.shape != (emb.shape[0],):
-        raise ValueError(f"verification_pairs: embeddings must be (n, D) and labels (n,), got {emb.shape} and "
-                         f"{labels.shape}")
+    n = len(labels)
+    if labels.ndim != 1 or dist.shape != (n, n):
+        raise ValueError(f"{op}: dist must be the (n, n) distance matrix of the n = {n} labelled images, got "
+                         f"dist of shape {dist.shape} and labels of shape {labels.shape}")
+    return dist, labels
+
+
+def verification_pairs(dist, labels):
+    """Distances and same-identity flags of every unordered pair (i < j) of a set:
+    ((n*(n-1)/2,) float64, (n*(n-1)/2,) bool) from its distance matrix dist (n, n) and labels (n,)."""
+    dist, labels = _dist_labels("verification_pairs", dist, labels)
     i, j = np.triu_indices(len(labels), k=1)
-    d = ops.cdist(emb, emb)
-    return d[i, j], labels[i] == labels[j]
+    return dist[i, j], labels[i] == labels[j]
 
 
 def _check_scores(op, scores, same):
@@ -96,13 +102,13 @@ def best_threshold(distances, same):
     return float((d[k - 1] + d[k]) / 2)
 
 
-def one_shot_accuracy(embeddings, labels, seed=0):
-    """One-shot N-way identification accuracy: for each round r, image r of each person (in a
-    seeded shuffle of that person's images) is the gallery, every other image a probe, matched
-    to the nearest gallery embedding; the mean over as many rounds as the smallest person has
-    images (each image is the gallery once). Returns (mean accuracy, per-round accuracies)."""
-    emb = np.asarray(_host(embeddings), dtype=np.float64)
-    labels = _host(labels)
+def one_shot_accuracy(dist, labels, seed=0):
+    """One-shot N-way identification accuracy from a set's distance matrix dist (n, n): for each
+    round r, image r of each person (in a seeded shuffle of that person's images) is the
+    gallery, every other image a probe, matched to the nearest gallery image; the mean over as
+    many rounds as the smallest person has images (each image is the gallery once). Returns
+    (mean accuracy, per-round accuracies)."""
+    dist, labels = _dist_labels("one_shot_accuracy", dist, labels)
     ids = np.unique(labels)
     if ids.size < 2:
         raise ValueError(f"one_shot_accuracy: need at least two people, got {ids.size}")
@@ -115,6 +121,6 @@ def one_shot_accuracy(embeddings, labels, seed=0):
     for r in range(rounds):
         gallery = np.array([m[r] for m in members])
         probes = np.setdiff1d(np.arange(len(labels)), gallery)
-        d = ops.cdist(emb[probes], emb[gallery])
-        accs.append(float(np.mean(ids[np.argmin(d, axis=1)] == labels[probes])))
+        nearest = np.argmin(dist[np.ix_(probes, gallery)], axis=1)
+        accs.append(float(np.mean(ids[nearest] == labels[probes])))
     return float(np.mean(accs)), accs

@@ -55,16 +55,6 @@ class History:
         for key, values in self.history.items():
             values.append(float(logs.get(key, math.nan)))
 
-    def update_last(self, logs: dict) -> None:
-        """Add (or overwrite) values in the last epoch's record: metrics a callback computes in
-        ``on_epoch_end``, after ``fit`` has appended the epoch (callbacks after it, e.g.
-        ``Checkpoint``, then see them)."""
-        if not self.epochs:
-            raise ValueError("History.update_last: no epoch has been recorded yet")
-        for key, value in logs.items():
-            values = self.history.setdefault(key, [math.nan] * len(self.epochs))
-            values[-1] = float(value)
-
     def __getitem__(self, key):
         return self.history[key]
 

@@ -28,10 +28,9 @@ from ..data.transforms import Compose, RandomCrop, RandomHorizontalFlip
 from ..metrics.verification import (balanced_accuracy, best_threshold, one_shot_accuracy, roc_auc, roc_curve,
                                     verification_pairs)
 from ..models.siamese import FaceEmbeddingNet, Siamese, SiameseClassifier, in_batch_pairs
-from .callbacks import Callback
 
-__all__ = ["LOSSES", "MINING", "FaceLoss", "build_face_model", "face_augmentation", "embed", "evaluate_embeddings",
-           "eigenfaces", "FaceEvaluation", "plot_mining_curves", "plot_roc", "plot_projection"]
+__all__ = ["LOSSES", "MINING", "FaceLoss", "build_face_model", "face_augmentation", "embed", "pair_distances",
+           "evaluate_faces", "eigenfaces", "plot_mining_curves", "plot_roc", "plot_projection"]
 
 LOSSES = ("triplet", "contrastive", "binary")
 MINING = ("random", "hard", "semihard", "all")
@@ -110,37 +109,68 @@ class FaceLoss:
         self._chosen += int(np.sum(chosen))
 
 
-def embed(model, images, batch_size=128, device="cpu"):
-    """Embeddings (N, D) float64 NumPy of images (N, 1, H, W) in eval mode, without gradients."""
+def embed(model, images, batch_size=128, device="cpu", flip=False):
+    """Embeddings (N, D) float64 NumPy of images (N, 1, H, W) in eval mode, without gradients.
+    ``flip``: the normalized mean of the image's and its mirror image's embeddings (the model is
+    trained on mirrored faces too, so both are views of one face)."""
     was_training = model.training
     model.eval()
     out = []
     try:
         with no_grad():
             for start in range(0, len(images), batch_size):
-                x = to_device(np.ascontiguousarray(images[start:start + batch_size]), device)
-                e = model(Tensor(x)).data
-                out.append(np.asarray(e.get() if hasattr(e, "get") and not isinstance(e, np.ndarray) else e))
+                x = np.ascontiguousarray(images[start:start + batch_size])
+                views = [x, np.ascontiguousarray(x[..., ::-1])] if flip else [x]
+                e = sum(_host(model(Tensor(to_device(v, device))).data).astype(np.float64) for v in views)
+                out.append(e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12) if flip else e)
     finally:
         model.train(was_training)
-    return np.concatenate(out).astype(np.float64)
+    return np.concatenate(out) if out else np.zeros((0, 0))
 
 
-def evaluate_embeddings(train_emb, train_labels, test_emb, test_labels, seed=0):
-    """Verification and one-shot numbers on the test people; the threshold from the train people.
+def _host(x):
+    return x.get() if hasattr(x, "get") and not isinstance(x, np.ndarray) else np.asarray(x)
 
-    Returns a dict: ``auc``, ``accuracy`` (balanced, at ``threshold``), ``threshold``,
-    ``one_shot`` (mean over rounds), ``one_shot_rounds``, ``ways`` (people in the test set),
-    ``fpr``/``tpr`` (the test ROC curve).
+
+def pair_distances(model, e1, e2, device="cpu"):
+    """Distances (len(e1), len(e2)) between two sets of embeddings as ``model`` compares faces:
+    Euclidean for a Siamese model (and for plain features, ``model=None``), minus the classifier
+    head's logit of "same person" for a SiameseClassifier."""
+    if not isinstance(model, SiameseClassifier):
+        return ops.cdist(np.asarray(e1, np.float64), np.asarray(e2, np.float64))
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            dtype = model.head.weight.dtype
+            a = to_device(np.asarray(e1, dtype), device)
+            rows = [-_host(model.score(Tensor(a), Tensor(to_device(np.broadcast_to(e, a.shape).copy(), device))).data)
+                    for e in np.asarray(e2, dtype)]
+    finally:
+        model.train(was_training)
+    return np.stack(rows, axis=1).astype(np.float64) if rows else np.zeros((len(e1), 0))
+
+
+def evaluate_faces(test_emb, test_labels, train_emb=None, train_labels=None, model=None, seed=0):
+    """Verification and one-shot numbers on the test people from their embeddings, compared as
+    ``model`` compares them (:func:`pair_distances`); with the train people's embeddings, also
+    the balanced accuracy at the threshold chosen on the train people's pairs.
+
+    Returns a dict: ``auc``, ``one_shot`` (mean over rounds), ``one_shot_rounds``, ``ways``
+    (people in the test set), ``fpr``/``tpr`` (the test ROC curve) and, with the train set,
+    ``threshold`` and ``accuracy``.
     """
-    d_train, same_train = verification_pairs(train_emb, train_labels)
-    d_test, same_test = verification_pairs(test_emb, test_labels)
-    threshold = best_threshold(d_train, same_train)
+    dist = pair_distances(model, test_emb, test_emb)
+    d_test, same_test = verification_pairs(dist, test_labels)
     fpr, tpr, _ = roc_curve(-d_test, same_test)
-    one_shot, rounds = one_shot_accuracy(test_emb, test_labels, seed=seed)
-    return {"auc": roc_auc(-d_test, same_test), "accuracy": balanced_accuracy(d_test, same_test, threshold),
-            "threshold": threshold, "one_shot": one_shot, "one_shot_rounds": rounds,
-            "ways": int(np.unique(test_labels).size), "fpr": fpr, "tpr": tpr}
+    one_shot, rounds = one_shot_accuracy(dist, test_labels, seed=seed)
+    result = {"auc": roc_auc(-d_test, same_test), "one_shot": one_shot, "one_shot_rounds": rounds,
+              "ways": int(np.unique(test_labels).size), "fpr": fpr, "tpr": tpr}
+    if train_emb is not None:
+        d_train, same_train = verification_pairs(pair_distances(model, train_emb, train_emb), train_labels)
+        result["threshold"] = best_threshold(d_train, same_train)
+        result["accuracy"] = balanced_accuracy(d_test, same_test, result["threshold"])
+    return result
 
 
 def eigenfaces(train_images, n_components=50, seed=0):
@@ -156,38 +186,6 @@ def eigenfaces(train_images, n_components=50, seed=0):
     n_components = min(int(n_components), *flat.shape)
     pca = PCA(n_components=n_components, svd_solver="full", random_state=seed).fit(flat)
     return lambda images: pca.transform(np.asarray(images, np.float64).reshape(len(images), -1))
-
-
-class FaceEvaluation(Callback):
-    """After every epoch: one-shot accuracy and ROC AUC on the test people (``val_one_shot``,
-    ``val_auc``) and the loss's active fraction (``active``), added to the History; with
-    ``train_set``, also the balanced accuracy at the train-chosen threshold (``val_accuracy``)."""
-
-    def __init__(self, test_set, loss_fn=None, train_set=None, device="cpu", every=1):
-        self.test_set, self.train_set, self.loss_fn = test_set, train_set, loss_fn
-        self.device, self.every = device, int(every)
-        self.last = None
-
-    def on_epoch_begin(self, state):
-        if self.loss_fn is not None:
-            self.loss_fn.reset()
-
-    def on_epoch_end(self, state, logs):
-        values = {}
-        if self.loss_fn is not None:
-            values["active"] = self.loss_fn.active_fraction
-        done = state.epoch + 1
-        if done % self.every == 0 or done == state.epochs:
-            test_emb = embed(state.model, self.test_set.images, device=self.device)
-            d, same = verification_pairs(test_emb, self.test_set.labels)
-            values["val_auc"] = roc_auc(-d, same)
-            values["val_one_shot"] = one_shot_accuracy(test_emb, self.test_set.labels)[0]
-            if self.train_set is not None:
-                train_emb = embed(state.model, self.train_set.images, device=self.device)
-                self.last = evaluate_embeddings(train_emb, self.train_set.labels, test_emb, self.test_set.labels)
-                values["val_accuracy"] = self.last["accuracy"]
-        logs.update(values)
-        state.history.update_last(values)
 
 
 # ---- plots (matplotlib, optional) ---------------------------------------------------------------
