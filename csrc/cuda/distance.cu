@@ -17,6 +17,7 @@
 // pairwise_distance: a warp per row (shuffle reduction: sum, or max for p = inf), and an
 // elementwise backward.
 #include <cmath>
+#include <type_traits>
 
 #include "cuda/cuda_check.h"
 #include "cuda/distance.h"

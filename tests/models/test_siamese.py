@@ -29,7 +29,7 @@ def test_siamese_has_one_set_of_parameters_and_sums_both_branches_gradients():
     e1, e2 = model(dk.Tensor(a), dk.Tensor(b))
     target = np.array([1.0, 0.0, 1.0, 0.0])
     F.contrastive_loss(e1, e2, target, margin=2.0).backward()
-    both = [p.grad.copy() for p in params]
+    both = [p.grad.numpy().copy() for p in params]
 
     # the same loss with each branch's input frozen: the two partial gradients must add up
     def branch_grad(which):
@@ -39,7 +39,7 @@ def test_siamese_has_one_set_of_parameters_and_sums_both_branches_gradients():
             f1, f2 = twin(dk.Tensor(a), dk.Tensor(b))
         y1, y2 = (x1, f2) if which == 0 else (f1, x2)
         F.contrastive_loss(y1, y2, target, margin=2.0).backward()
-        return [p.grad for p in twin.parameters()]
+        return [p.grad.numpy() for p in twin.parameters()]
 
     first, second = branch_grad(0), branch_grad(1)
     for g, g1, g2 in zip(both, first, second):

@@ -205,8 +205,8 @@ def test_pairwise_distance_matches_torch():
         torch.nn.functional.pairwise_distance(t1, t2, p=p).sum().backward()
         a, b = dk.Tensor(x1, requires_grad=True), dk.Tensor(x2, requires_grad=True)
         F.pairwise_distance(a, b, p=p).sum().backward()
-        np.testing.assert_allclose(a.grad, t1.grad.numpy(), rtol=1e-12)
-        np.testing.assert_allclose(b.grad, t2.grad.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(a.grad.numpy(), t1.grad.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(b.grad.numpy(), t2.grad.numpy(), rtol=1e-12)
 
 
 def test_normalize_matches_formula_and_gradcheck():
