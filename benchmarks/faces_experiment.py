@@ -72,6 +72,8 @@ def mining_figure(out):
 def summary(out, seconds):
     rows, folds = [], {"model": [], "eigenfaces": []}
     for name in RUNS:
+        if not (out / name / "results.json").is_file():
+            continue
         r = json.loads((out / name / "results.json").read_text())
         s = r["settings"]
         label = s["loss"] + (f" ({s['mining']} mining)" if s["loss"] == "triplet" else "")
@@ -83,7 +85,9 @@ def summary(out, seconds):
     lines = ["| run | method | ROC AUC | accuracy (balanced, train threshold) | one-shot 10-way |", "|---|---|---|---|---|"]
     for name, label, r, _ in rows:
         lines.append(f"| {name} | {label} | {r['auc']:.4f} | {r['accuracy']:.4f} | {r['one_shot']:.4f} |")
-    lines += ["", "Mean (min-max) over the 4 identity folds (each person unseen once):", "",
+    n = len(folds["model"])
+    which = "each person unseen once" if n == 4 else f"{n} of the 4 folds measured"
+    lines += ["", f"Mean (min-max) over the identity folds ({which}):", "",
               "| method | ROC AUC | accuracy | one-shot 10-way |", "|---|---|---|---|"]
     for key, label in (("model", "triplet, hard mining"), ("eigenfaces", "eigenfaces")):
         cells = []
