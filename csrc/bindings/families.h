@@ -10,11 +10,13 @@
   X(boxes)                 \
   X(conv)                  \
   X(conv_transpose)        \
+  X(distance)              \
   X(embedding)             \
   X(gemm)                  \
   X(glove)                 \
   X(gram)                  \
   X(loss)                  \
+  X(metric_loss)           \
   X(norm)                  \
   X(optim)                 \
   X(pool)                  \

@@ -44,6 +44,16 @@ def _text(tmp_path):
     return path
 
 
+def _faces(tmp_path):
+    """8 people x 4 images of 16x16 noise around a per-person pattern, as a faces .npz."""
+    rng = np.random.default_rng(0)
+    pattern = rng.integers(0, 200, (8, 16, 16))
+    images = np.repeat(pattern, 4, axis=0) + rng.integers(0, 50, (32, 16, 16))
+    (tmp_path / "faces").mkdir(exist_ok=True)
+    np.savez(tmp_path / "faces" / "tiny.npz", images=images.astype(np.uint8), labels=np.repeat(np.arange(8), 4))
+    return tmp_path / "faces"
+
+
 # The smallest run of each task that still goes through all of its code.
 def _sentences(tmp_path):
     """Sentences of two topics (one a line), for the word-vector tasks."""
@@ -70,6 +80,8 @@ TINY = {
                          "--layers", "1", "--embedding", "8", "--sample-length", "10"],
     "dates": lambda d: ["--train-size", "96", "--test-size", "8", "--hidden", "16", "--embedding", "8",
                         "--batch-size", "32"],
+    "faces": lambda d: ["--data-dir", str(_faces(d)), "--test-people", "3", "--batch-size", "6",
+                        "--images-per-person", "2", "--width", "2", "--embedding-dim", "4", "--shift", "1"],
     "translate": lambda d: ["--data-dir", str(_corpus(d)), "--train-size", "96", "--test-size", "8", "--hidden",
                             "16", "--embedding", "8", "--batch-size", "32", "--beam-width", "2"],
     "yolo": lambda d: ["--train-images", "32", "--test-images", "8", "--image-size", "32", "--width", "4",

@@ -49,7 +49,7 @@ from typing import Callable
 import numpy as np
 
 FAMILIES = ("gemm", "conv", "conv_transpose", "pool", "softmax", "gram", "norm", "rnn", "attention", "embedding", "boxes",
-            "optim", "train", "generative")
+            "optim", "distance", "metric_loss", "train", "generative")
 IMPLS = ("deepkern", "reference", "torch")
 
 

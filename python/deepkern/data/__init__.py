@@ -18,6 +18,9 @@ __all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split"
            "DataLoader", "transforms", "MNIST", "FashionMNIST", "MNISTSubset", "read_idx", "ImageFolder",
            "cache_dir", "download_file"]
 
+from .faces import FaceDataset, IdentityBatchLoader, identity_folds, load_faces, split_identities
+__all__ += ["FaceDataset", "IdentityBatchLoader", "identity_folds", "load_faces", "split_identities"]
+
 from .detection import SyntheticDigitDetection
 from .voc import load_raccoon, load_voc_annotations, parse_voc_xml
 __all__ += ["SyntheticDigitDetection", "parse_voc_xml", "load_voc_annotations", "load_raccoon"]

@@ -20,3 +20,5 @@ from .norm import batch_norm
 from .dropout import dropout
 from .rnn import (coupled_lstm_cell, gru, gru_cell, lstm, lstm_cell, peephole_lstm_cell, rnn, rnn_cell,
                   simple_gru_cell)
+from .distance import cdist, normalize, pairwise_distance
+from .metric_loss import batch_triplet_loss, contrastive_loss, triplet_margin_loss

@@ -13,3 +13,4 @@ from .autoencoder import Autoencoder, ConvAutoencoder, DeepAutoencoder, TiedLine
 from .rbm import RBM
 from .vae import VAE, ConvVAE
 from .gan import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
+from .siamese import FaceEmbeddingNet, Siamese, SiameseClassifier

@@ -11,5 +11,7 @@ from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .softmax import LogSoftmax, Softmax
 from .normalization import BatchNorm1d, BatchNorm2d
 from .dropout import Dropout
-from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from .loss import (BatchTripletLoss, BCELoss, BCEWithLogitsLoss, ContrastiveLoss, CrossEntropyLoss, MSELoss,
+                   NLLLoss, TripletMarginLoss)
+from .distance import PairwiseDistance
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell

@@ -10,7 +10,8 @@ from .. import functional as F
 from ..autograd import Tensor
 from .module import Module
 
-__all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "BCELoss", "BCEWithLogitsLoss"]
+__all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "BCELoss", "BCEWithLogitsLoss", "TripletMarginLoss",
+           "ContrastiveLoss", "BatchTripletLoss"]
 
 
 def _array(v):
@@ -90,3 +91,62 @@ class BCEWithLogitsLoss(_Loss):
     def forward(self, input, target):
         return self._call(F.binary_cross_entropy_with_logits, input, target, self.weight, self.reduction,
                           self.pos_weight)
+
+
+class TripletMarginLoss(_Loss):
+    """max(0, margin + d(a, p) - d(a, n)) for given triplets anchor, positive, negative (N, D),
+    d the p-norm pairwise distance (PyTorch's TripletMarginLoss; ``swap`` as Balntas et al.)."""
+
+    def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6, swap: bool = False,
+                 reduction: str = "mean"):
+        super().__init__(reduction)
+        self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
+
+    def forward(self, anchor, positive, negative):
+        return self._call(F.triplet_margin_loss, anchor, positive, negative, self.margin, self.p, self.eps,
+                          self.swap, self.reduction)
+
+    def extra_repr(self):
+        return f"margin={self.margin}, p={self.p}, swap={self.swap}, reduction={self.reduction!r}"
+
+
+class ContrastiveLoss(_Loss):
+    """(t d^2 + (1 - t) max(0, margin - d)^2) / 2 for pairs x1, x2 (N, D) with target t (N,),
+    1 = same identity, 0 = different (Hadsell, Chopra & LeCun 2006)."""
+
+    def __init__(self, margin: float = 1.0, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.margin = margin
+
+    def forward(self, x1, x2, target):
+        return self._call(F.contrastive_loss, x1, x2, target, self.margin, self.reduction)
+
+    def extra_repr(self):
+        return f"margin={self.margin}, reduction={self.reduction!r}"
+
+
+class BatchTripletLoss(Module):
+    """Triplet loss with the triplets mined inside each batch: ``loss(embeddings, labels)`` with
+    embeddings (N, D) and identity labels (N,) (a batch of P identities x K samples each).
+
+    ``mining``: 'hard' (per anchor the farthest positive and nearest negative), 'semihard'
+    (FaceNet: per positive pair the nearest negative beyond the positive), 'all' (every
+    triplet, averaged over the active ones) or 'random' (one random triplet per anchor).
+    ``squared`` measures squared Euclidean distances. Returns a 0-d Tensor.
+    """
+
+    def __init__(self, margin: float = 1.0, mining: str = "hard", squared: bool = False):
+        super().__init__()
+        if mining not in F.metric_loss.MINING:
+            raise ValueError(f"BatchTripletLoss: mining must be one of {', '.join(map(repr, F.metric_loss.MINING))}, "
+                             f"got {mining!r}")
+        self.margin, self.mining, self.squared = margin, mining, squared
+
+    def forward(self, embeddings, labels):
+        try:
+            return F.batch_triplet_loss(embeddings, labels, self.margin, self.mining, self.squared)
+        except (ValueError, TypeError) as e:
+            raise type(e)(f"BatchTripletLoss: {e}") from None
+
+    def extra_repr(self):
+        return f"margin={self.margin}, mining={self.mining!r}, squared={self.squared}"

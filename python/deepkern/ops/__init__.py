@@ -21,3 +21,7 @@ from .rnn import (gru_backward, gru_cell, gru_cell_backward, gru_forward, lstm_b
                   lstm_cell_backward, lstm_forward, rnn_backward, rnn_cell, rnn_cell_backward, rnn_forward)
 from .word2vec import word2vec_train
 from .glove import glove_cooccurrence, glove_train
+from .distance import cdist, cdist_backward, pairwise_distance, pairwise_distance_backward
+from .metric_loss import (batch_triplet_loss, batch_triplet_loss_backward, batch_triplet_loss_forward,
+                          contrastive_loss, contrastive_loss_backward, contrastive_loss_forward, triplet_mining,
+                          triplet_mining_backward)
