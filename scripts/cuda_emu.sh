@@ -2,12 +2,13 @@
 # deepkern's CUDA kernels executed on the CPU (the emulated backend, docs/cuda_emu.md), from a
 # clean checkout: builds what the mode needs under build/cuda-emu-<mode>/, then runs it.
 #
-#   bash scripts/cuda_emu.sh plain     the whole test suite, every `cuda` test on the emulated kernels
+#   bash scripts/cuda_emu.sh plain     every `cuda` test of the suite on the emulated kernels
 #   bash scripts/cuda_emu.sh asan      the same under AddressSanitizer + UBSan (the CPU extension too)
-#   bash scripts/cuda_emu.sh tsan      the `cuda` tests under ThreadSanitizer (one OS thread per CUDA thread)
+#   bash scripts/cuda_emu.sh tsan      the same under ThreadSanitizer (one OS thread per CUDA thread)
 #   bash scripts/cuda_emu.sh mutants   planted kernel bugs, each of which must be caught
 #
-# Extra arguments go to pytest (plain/asan/tsan) or name mutants. Needs a C++20 compiler, CMake,
+# Extra arguments go to pytest (plain/asan/tsan; test files or folders given there replace
+# `tests`, e.g. `plain tests/ops/test_loss.py`) or name mutants. Needs a C++20 compiler, CMake,
 # and a Python with the test dependencies (pip install ".[test]"); no GPU, no CUDA toolkit.
 # Environment: PYTHON (default python3), JOBS (parallel compiles, default 2),
 # DK_CUDA_EMU_EXEC / DK_CUDA_EMU_BLOCKS / DK_CUDA_EMU_WATCHDOG (the emulator, see docs).
@@ -46,8 +47,13 @@ preload() {
 
 # pytest over the emulated backend in build dir $1; the deepkern package comes from the source
 # tree unless one is installed.
+# Only `-m cuda` tests: the rest of the suite never reaches the emulated kernels (it ran in the
+# normal suite). The caller's test paths, if any, replace the default `tests`.
 run_tests() {
   local dir=$1; shift
+  local where=(tests) a
+  for a in "$@"; do [ -e "${a%%::*}" ] && where=(); done
+  set -- -m cuda "${where[@]}" "$@"
   export DEEPKERN_CUDA_EMU_BUILD="$root/$dir" PYTHONPATH="$root/python${PYTHONPATH:+:$PYTHONPATH}"
   nice "$python" -m pytest -q -p no:cacheprovider "$@"
 }
@@ -55,7 +61,7 @@ run_tests() {
 case "$mode" in
   plain)
     build build/cuda-emu-plain ""
-    run_tests build/cuda-emu-plain tests "$@"
+    run_tests build/cuda-emu-plain "$@"
     ;;
   asan)
     build build/cuda-emu-asan address
@@ -63,7 +69,7 @@ case "$mode" in
     HYPOTHESIS_PROFILE=sanitize LD_PRELOAD="$(preload libasan.so)" \
       ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1:detect_stack_use_after_return=0 \
       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-      run_tests build/cuda-emu-asan tests "$@"
+      run_tests build/cuda-emu-asan "$@"
     ;;
   tsan)
     # Only the emulated module is TSan-instrumented: the plain build's CPU extension serves.
@@ -73,7 +79,7 @@ case "$mode" in
     # OpenBLAS's own threads are not instrumented: keep NumPy single-threaded.
     HYPOTHESIS_PROFILE=sanitize LD_PRELOAD="$(preload libtsan.so)" OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
       TSAN_OPTIONS=halt_on_error=1:abort_on_error=1:second_deadlock_stack=1:report_signal_unsafe=0 \
-      run_tests build/cuda-emu-tsan -m cuda tests "$@"
+      run_tests build/cuda-emu-tsan "$@"
     ;;
   mutants)
     build build/cuda-emu-plain ""

