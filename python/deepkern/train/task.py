@@ -49,10 +49,13 @@ commands that reuse a trained model (``deepkern sample``, ``translate``, ``detec
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import time
 
 import numpy as np
@@ -328,6 +331,23 @@ def load_checkpoint(path, tasks, flag="--checkpoint"):
     return ckpt
 
 
+@contextlib.contextmanager
+def _interrupt_after():
+    """Ctrl-C while an epoch is being counted and its checkpoint written takes effect once both
+    are done, so the message names the epoch the checkpoint file holds."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda *_: caught.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
 def _save_checkpoint(task, done):
     from ..serialization import save
 
@@ -420,10 +440,11 @@ def run(task_cls, args, explicit=frozenset()) -> int:
                 label = f"epoch {stop}/{task.epochs}"
             logs = dict(logs or {})
             task.history.append(stop - 1, logs)
-            done = stop
-            if _is_main_process():
-                _save_checkpoint(task, done)
-            saved = done
+            with _interrupt_after():
+                done = stop
+                if _is_main_process():
+                    _save_checkpoint(task, done)
+                saved = done
             task.log(f"{label}: {_format_logs(logs)} ({time.perf_counter() - start:.1f} s)")
             task.on_epoch_end(logs)
         task.finish()
