@@ -16,6 +16,7 @@ backward, D forward and its input gradient) — an estimate, the rate column is 
 from __future__ import annotations
 
 from . import Case
+from .train import same_size
 
 VAE_MACS = 784 * 400 + 2 * 400 * 20 + 20 * 400 + 400 * 784
 G_MACS = 64 * 3136 + 64 * 49 * 32 * 16 + 32 * 196 * 16
@@ -63,7 +64,7 @@ def _vae_case():
             torch = ctx.torch
             torch.manual_seed(ctx.seed)
             tmodel = _torch_vae(torch).to(ctx.device)
-            _same_size("vae_adam_step", model, tmodel)
+            same_size("generative", "vae_adam_step", model, tmodel)
             topt = torch.optim.Adam(tmodel.parameters(), lr=1e-3)
             tx = ctx.tensor(x)
 
@@ -98,13 +99,6 @@ def _torch_dcgan(torch, latent=64, ngf=32, ndf=32):
     return Generator(), D
 
 
-def _same_size(op, model, tmodel):
-    n_torch = sum(p.numel() for p in tmodel.parameters())
-    if n_torch != model.num_parameters():
-        raise RuntimeError(f"bench generative: {op} has {model.num_parameters()} parameters in deepkern but "
-                           f"{n_torch} in PyTorch")
-
-
 def _gan_case():
     def setup(ctx):
         import numpy as np
@@ -125,8 +119,8 @@ def _gan_case():
             torch = ctx.torch
             torch.manual_seed(ctx.seed)
             tG, tD = (m.to(ctx.device) for m in _torch_dcgan(torch))
-            _same_size("dcgan_step (generator)", G, tG)
-            _same_size("dcgan_step (discriminator)", D, tD)
+            same_size("generative", "dcgan_step (generator)", G, tG)
+            same_size("generative", "dcgan_step (discriminator)", D, tD)
             tog = torch.optim.Adam(tG.parameters(), lr=2e-4, betas=betas)
             tod = torch.optim.Adam(tD.parameters(), lr=2e-4, betas=betas)
             tx = ctx.tensor(x)

@@ -57,6 +57,14 @@ def _torch_resnet18(torch, classes):
                          nn.Linear(512, classes))
 
 
+def same_size(family, op, model, tmodel):
+    """The two implementations must time the same network: equal parameter counts."""
+    n_torch = sum(p.numel() for p in tmodel.parameters())
+    if n_torch != model.num_parameters():
+        raise RuntimeError(f"bench {family}: {op} has {model.num_parameters()} parameters in deepkern but "
+                           f"{n_torch} in PyTorch")
+
+
 def _step_case(op, shape, batch, macs, build_deepkern, build_torch):
     def setup(ctx):
         import deepkern as dk
@@ -80,10 +88,7 @@ def _step_case(op, shape, batch, macs, build_deepkern, build_torch):
             torch = ctx.torch
             torch.manual_seed(ctx.seed)
             tmodel = build_torch(torch).to(ctx.device)
-            n_torch = sum(p.numel() for p in tmodel.parameters())
-            if n_torch != model.num_parameters():
-                raise RuntimeError(f"bench train: {op} has {model.num_parameters()} parameters in deepkern "
-                                   f"but {n_torch} in PyTorch")
+            same_size("train", op, model, tmodel)
             topt = torch.optim.Adam(tmodel.parameters(), lr=1e-3)
             tx, ty = ctx.tensor(x), ctx.tensor(y)
 

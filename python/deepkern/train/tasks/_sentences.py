@@ -40,7 +40,7 @@ class SentenceTask(Task):
 
     # ---- data --------------------------------------------------------------------------------
     def read_data(self):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define read_data()")
 
     def setup(self):
         import deepkern as dk
