@@ -1,0 +1,119 @@
+"""Per-call overhead and peak memory, deepkern beside PyTorch.
+
+    python benchmarks/overhead_memory.py overhead [--calls 20000]
+    python benchmarks/overhead_memory.py memory [--steps 3]
+
+overhead: the cost of one small op call — argument checks, dispatch, output allocation — for
+a 64x64x64 matmul and a 1,000-element relu, at the array level (deepkern.ops on NumPy arrays
+vs torch.* on tensors under no_grad) and at the autograd level (deepkern.functional on a
+Tensor that requires grad vs torch on a tensor that requires grad). One thread; CPU time of
+the calling thread per call (holds on a busy machine), median of 5 rounds, deepkern and
+PyTorch interleaved.
+
+memory: peak resident memory (ru_maxrss) of a few training steps (forward, backward, Adam) of
+ResNet-18 (batch 8, 3x64x64) and of the 2-layer LSTM language model (batch 32, 64 steps, 256
+hidden, vocabulary 65), the models of deepkern.bench.train. Each measurement runs in a fresh
+process with the same setup (numpy, torch and deepkern imported, one thread); the column is
+the growth of the peak over the process's resident memory before the model was built.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+
+
+def _per_call(fn, calls):
+    t0 = time.thread_time()
+    for _ in range(calls):
+        fn()
+    return (time.thread_time() - t0) / calls
+
+
+def overhead(calls):
+    import numpy as np
+    import torch
+
+    import deepkern as dk
+    import deepkern.functional as F
+    from deepkern import ops
+
+    dk.set_num_threads(1)
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((64, 64)).astype(np.float32) for _ in range(2))
+    v = rng.standard_normal(1000).astype(np.float32)
+    ta, tb, tv = torch.from_numpy(a), torch.from_numpy(b), torch.from_numpy(v)
+    A, V = dk.Tensor(a, requires_grad=True), dk.Tensor(v, requires_grad=True)
+    TA, TV = ta.clone().requires_grad_(), tv.clone().requires_grad_()
+
+    def torch_nograd(f):
+        def g():
+            with torch.no_grad():
+                f()
+        return g
+
+    rows = [("matmul 64x64x64, arrays", lambda: ops.matmul(a, b), torch_nograd(lambda: torch.matmul(ta, tb))),
+            ("relu 1000, arrays", lambda: ops.relu(v), torch_nograd(lambda: torch.relu(tv))),
+            ("matmul 64x64x64, autograd", lambda: F.matmul(A, A), lambda: torch.matmul(TA, TA)),
+            ("relu 1000, autograd", lambda: F.relu(V), lambda: torch.relu(TV))]
+    print("| call | deepkern | torch | dk/torch |")
+    print("|---|---|---|---|")
+    for name, dk_fn, torch_fn in rows:
+        for f in (dk_fn, torch_fn):
+            _per_call(f, calls // 10)
+        d, t = [], []
+        for _ in range(5):
+            d.append(_per_call(dk_fn, calls))
+            t.append(_per_call(torch_fn, calls))
+        d, t = statistics.median(d), statistics.median(t)
+        print(f"| {name} | {d * 1e6:.2f} us | {t * 1e6:.2f} us | {d / t:.2f} |", flush=True)
+
+
+_MEMORY_CHILD = r"""
+import resource, sys
+import numpy as np, torch, deepkern as dk
+from deepkern.bench import Context
+from deepkern.bench import train
+dk.set_num_threads(1); torch.set_num_threads(1)
+which, impl, steps = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def rss_kib():
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+case = next(c for c in train.cases() if c.op == which)
+before = rss_kib()
+fns = case.setup(Context("cpu"))
+fn = fns[impl]
+for _ in range(steps):
+    fn()
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(peak - before)
+"""
+
+
+def memory(steps):
+    print("| training step | deepkern | torch | dk/torch |")
+    print("|---|---|---|---|")
+    for which in ("resnet18_adam_step", "charlm_lstm_adam_step"):
+        growth = {}
+        for impl in ("deepkern", "torch"):
+            out = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, which, impl, str(steps)], check=True,
+                                 capture_output=True, text=True).stdout
+            growth[impl] = int(out.split()[-1]) / 1024
+        print(f"| {which} | {growth['deepkern']:.0f} MiB | {growth['torch']:.0f} MiB | "
+              f"{growth['deepkern'] / growth['torch']:.2f} |", flush=True)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("what", choices=("overhead", "memory"))
+    p.add_argument("--calls", type=int, default=20000, help="calls per timed round (overhead)")
+    p.add_argument("--steps", type=int, default=3, help="training steps per process (memory)")
+    args = p.parse_args()
+    overhead(args.calls) if args.what == "overhead" else memory(args.steps)
+
+
+if __name__ == "__main__":
+    main()
