@@ -550,13 +550,13 @@ bool winograd(const WinogradPlan& p, const T* in, const T* w, const T* bias, T* 
 
 // The scratch a kernel writes is one slot per thread it uses: fewer than one slot would overflow.
 void check_workspace(const Conv2dGeom& g, ConvPass pass, int64_t ws_size, const char* op) {
-  const int64_t need = conv2d_workspace_min(g, pass);
+  const int64_t need = conv2d_workspace_slot(g, pass);
   DK_CHECK(ws_size >= need, op, ": workspace must have at least ", need, " elements, got ", ws_size);
 }
 
 // One thread's scratch: the im2col block, the grad_out / output columns of a block of whole
 // images, and for the weight gradient a private copy of gw.
-int64_t conv2d_workspace_slot(const Conv2dGeom& g, ConvPass pass) {
+int64_t im2col_slot(const Conv2dGeom& g, ConvPass pass) {
   const ColBlocks cb = col_blocks(g);
   int64_t slot = g.pointwise() && cb.per == 1 ? 0 : g.CRSg() * cb.chunk;
   if (cb.per > 1) slot += g.Kg() * cb.chunk;
@@ -575,16 +575,16 @@ void gather_images(const Conv2dGeom& g, const ColBlock& blk, int64_t gi, const T
 }  // namespace
 
 // A Winograd pass may fall back to im2col (non-finite values): its workspace serves both.
-int64_t conv2d_workspace_min(const Conv2dGeom& g, ConvPass pass) {
+int64_t conv2d_workspace_slot(const Conv2dGeom& g, ConvPass pass) {
   const WinogradPlan wp = winograd_plan(g, pass);
-  const int64_t slot = conv2d_workspace_slot(g, pass);
+  const int64_t slot = im2col_slot(g, pass);
   return wp.m ? std::max(wp.min_workspace(), slot) : slot;
 }
 
 int64_t conv2d_workspace_size(const Conv2dGeom& g, ConvPass pass) {
   const int nt = std::max(1, get_num_threads());
   const WinogradPlan wp = winograd_plan(g, pass);
-  const int64_t im2col = conv2d_workspace_slot(g, pass) * nt;
+  const int64_t im2col = im2col_slot(g, pass) * nt;
   if (!wp.m) return im2col;
   return std::max(im2col, wp.min_workspace() + wp.slot() * std::min<int64_t>(nt - 1, wp.blocks - 1));
 }
@@ -603,7 +603,7 @@ void conv2d_forward(const Conv2dGeom& g, const T* x, const T* w, const T* b, T* 
   if (wp.m && winograd(wp, x, w, b, y, ws, ws_size)) return;
   const ColBlocks cb = col_blocks(g);
   const int64_t units = g.groups * cb.count;
-  const int64_t slot = conv2d_workspace_slot(g, ConvPass::forward);
+  const int64_t slot = im2col_slot(g, ConvPass::forward);
   const bool direct = g.pointwise() && cb.per == 1;
   for_units(slots_threads(units, slot, ws_size), units, [&](int t, int64_t u) {
     const int64_t gi = u / cb.count;
@@ -649,7 +649,7 @@ void conv2d_backward_data(const Conv2dGeom& g, const T* gy, const T* w, T* gx, T
   const ColBlocks cb = col_blocks(g);
   const int64_t per_group = cb.per > 1 ? cb.count : g.N;  // units own whole images: no shared gx rows
   const int64_t units = g.groups * per_group;
-  const int64_t slot = conv2d_workspace_slot(g, ConvPass::backward_data);
+  const int64_t slot = im2col_slot(g, ConvPass::backward_data);
   const bool direct = g.pointwise() && cb.per == 1;
   for_units(slots_threads(units, slot, ws_size), units, [&](int t, int64_t u) {
     const int64_t gi = u / per_group, idx = u % per_group;
@@ -693,7 +693,7 @@ void conv2d_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* gw,
   if (wsize == 0 || g.N * PQ == 0) return;
   const ColBlocks cb = col_blocks(g);
   const int64_t units = g.groups * cb.count;
-  const int64_t slot = conv2d_workspace_slot(g, ConvPass::backward_weight);
+  const int64_t slot = im2col_slot(g, ConvPass::backward_weight);
   const int64_t colsize = slot - wsize;
   const bool direct = g.pointwise() && cb.per == 1;
   const int nt = slots_threads(units, slot, ws_size);

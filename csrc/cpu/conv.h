@@ -8,9 +8,9 @@ namespace dk::cpu {
 // Scratch elements (of the data type) that `pass` needs for geometry g with
 // deepkern.get_num_threads() threads (at the time of the query): one slot per thread, plus the
 // transformed filters when the pass runs by Winograd. A kernel given less uses fewer threads;
-// conv2d_workspace_min (one thread) is required.
+// conv2d_workspace_slot (what one thread needs) is required.
 int64_t conv2d_workspace_size(const Conv2dGeom& g, ConvPass pass);
-int64_t conv2d_workspace_min(const Conv2dGeom& g, ConvPass pass);
+int64_t conv2d_workspace_slot(const Conv2dGeom& g, ConvPass pass);
 
 // Algorithm for 3x3 stride-1 convolutions (forward and data gradient): -1 automatic, 0 im2col
 // + GEMM, 1 Winograd F(2x2, 3x3) wherever it applies (any size): for tests and benchmarks.

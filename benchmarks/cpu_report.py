@@ -1,7 +1,8 @@
-"""Per-call overhead and peak memory, deepkern beside PyTorch.
+"""Per-call overhead, peak memory and thread scaling, deepkern beside PyTorch.
 
-    python benchmarks/overhead_memory.py overhead [--calls 20000]
-    python benchmarks/overhead_memory.py memory [--steps 3]
+    python benchmarks/cpu_report.py overhead [--calls 20000]
+    python benchmarks/cpu_report.py memory [--steps 3]
+    python benchmarks/cpu_report.py threads [--repeat 5] [--cases SUBSTRING ...]
 
 overhead: the cost of one small op call — argument checks, dispatch, output allocation — for
 a 64x64x64 matmul and a 1,000-element relu, at the array level (deepkern.ops on NumPy arrays
@@ -15,6 +16,13 @@ ResNet-18 (batch 8, 3x64x64) and of the 2-layer LSTM language model (batch 32, 6
 hidden, vocabulary 65), the models of deepkern.bench.train. Each measurement runs in a fresh
 process with the same setup (numpy, torch and deepkern imported, one thread); the column is
 the growth of the peak over the process's resident memory before the model was built.
+
+threads: issue-18's headline cases (the slow conv, GEMM, LSTM and attention cases and the four
+training steps of deepkern.bench) with 1 thread and with 2, deepkern and PyTorch interleaved
+by the bench runner (wall time; the NumPy reference is left out: it is not what is compared
+here and costs minutes). Per case: both times at each thread count, dk/torch at each, the
+speed-up 1 -> 2 threads of each library (parallel efficiency = speed-up / 2), and deepkern's
+GFLOP/s as a fraction of the measured peak of 1 and 2 cores.
 """
 from __future__ import annotations
 
@@ -106,13 +114,63 @@ def memory(steps):
               f"{growth['deepkern'] / growth['torch']:.2f} |", flush=True)
 
 
+HEADLINE = ("conv2d[resnet3x3", "conv2d_fwd_bwd[resnet3x3", "conv2d_fwd_bwd[vgg3x3", "conv2d[lenet5x5",
+            "matmul[64x4096x4096", "lstm_forward[", "sdpa_fwd[B=8,H=8,L=512,D=64,float32", "_adam_step[")
+
+
+def scaling(repeat, patterns):
+    from deepkern import bench
+
+    cases = [c for c in bench.load_cases(("conv", "gemm", "rnn", "attention", "train"))
+             if any(p in c.id for p in patterns)]
+    results = {}
+    for n in (1, 2):
+        with bench.threads(n):
+            for c in cases:
+                orig = c.setup
+
+                def setup(ctx, orig=orig):
+                    fns = orig(ctx)
+                    fns.pop("reference", None)
+                    return fns
+                r = bench.run([bench.Case(c.family, c.op, c.shape, setup, c.flops, c.bytes, c.dtype, c.preallocated)],
+                              repeat=repeat, progress=False)[0]
+                results[c.id, n] = r.seconds
+                print(f"{c.id} threads={n}: " + ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in r.seconds.items()),
+                      file=sys.stderr, flush=True)
+    peak = {n: bench.measured_peak_gflops(n) for n in (1, 2)}
+    print(f"measured fp32 peak: {peak[1]:.0f} GFLOP/s on 1 core, {peak[2]:.0f} on 2")
+    print("| case | dk 1t | torch 1t | dk/torch 1t | dk 2t | torch 2t | dk/torch 2t | dk 1->2 | torch 1->2 "
+          "| dk % peak 1t | dk % peak 2t |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for c in cases:
+        s1, s2 = results[c.id, 1], results[c.id, 2]
+        d1, d2, t1, t2 = s1["deepkern"], s2["deepkern"], s1.get("torch"), s2.get("torch")
+
+        def ms(t):
+            return "-" if t is None else f"{t * 1e3:.2f} ms"
+
+        def ratio(a, b):
+            return "-" if not a or not b else f"{a / b:.2f}"
+        pct = [f"{100 * c.flops / d / 1e9 / peak[n]:.0f}%" if c.flops else "-" for n, d in ((1, d1), (2, d2))]
+        print(f"| {c.id} | {ms(d1)} | {ms(t1)} | {ratio(d1, t1)} | {ms(d2)} | {ms(t2)} | {ratio(d2, t2)} "
+              f"| {ratio(d1, d2)} | {ratio(t1, t2)} | {pct[0]} | {pct[1]} |", flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("what", choices=("overhead", "memory"))
+    p.add_argument("what", choices=("overhead", "memory", "threads"))
     p.add_argument("--calls", type=int, default=20000, help="calls per timed round (overhead)")
     p.add_argument("--steps", type=int, default=3, help="training steps per process (memory)")
+    p.add_argument("--repeat", type=int, default=5, help="timed rounds per case (threads)")
+    p.add_argument("--cases", nargs="+", default=HEADLINE, help="substrings of the case ids to run (threads)")
     args = p.parse_args()
-    overhead(args.calls) if args.what == "overhead" else memory(args.steps)
+    if args.what == "overhead":
+        overhead(args.calls)
+    elif args.what == "memory":
+        memory(args.steps)
+    else:
+        scaling(args.repeat, args.cases)
 
 
 if __name__ == "__main__":
