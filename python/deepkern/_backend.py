@@ -21,6 +21,8 @@ def is_array(x) -> bool:
 
 def array_module(x):
     """numpy for NumPy arrays, cupy for CuPy arrays."""
+    if isinstance(x, np.ndarray):  # first: every op call asks, and this costs ~0.05 us
+        return np
     if is_cupy_array(x):
         return sys.modules["cupy"]
     return np
