@@ -3,11 +3,12 @@
     python benchmarks/cpu_report.py overhead [--calls 20000]
     python benchmarks/cpu_report.py memory [--steps 3]
     python benchmarks/cpu_report.py threads [--repeat 5] [--cases SUBSTRING ...]
+    python benchmarks/cpu_report.py conv-algorithms [--repeat 5]
 
 overhead: the cost of one small op call — argument checks, dispatch, output allocation — for
 a 64x64x64 matmul and a 1,000-element relu, at the array level (deepkern.ops on NumPy arrays
-vs torch.* on tensors under no_grad) and at the autograd level (deepkern.functional on a
-Tensor that requires grad vs torch on a tensor that requires grad). One thread; CPU time of
+vs torch.* on tensors that do not require grad) and at the autograd level
+(deepkern.functional on a Tensor that requires grad vs torch on a tensor that requires grad). One thread; CPU time of
 the calling thread per call (holds on a busy machine), median of 5 rounds, deepkern and
 PyTorch interleaved.
 
@@ -17,12 +18,17 @@ hidden, vocabulary 65), the models of deepkern.bench.train. Each measurement run
 process with the same setup (numpy, torch and deepkern imported, one thread); the column is
 the growth of the peak over the process's resident memory before the model was built.
 
-threads: issue-18's headline cases (the slow conv, GEMM, LSTM and attention cases and the four
-training steps of deepkern.bench) with 1 thread and with 2, deepkern and PyTorch interleaved
+threads: the headline cases (the 3x3 and 5x5 convolutions, the skinny GEMM, the LSTM, attention
+and the four training steps of deepkern.bench) with 1 thread and with 2, deepkern and PyTorch interleaved
 by the bench runner (wall time; the NumPy reference is left out: it is not what is compared
 here and costs minutes). Per case: both times at each thread count, dk/torch at each, the
 speed-up 1 -> 2 threads of each library (parallel efficiency = speed-up / 2), and deepkern's
 GFLOP/s as a fraction of the measured peak of 1 and 2 cores.
+
+conv-algorithms: the 3x3 stride-1 cases of deepkern.bench.conv (forward, and forward +
+backward) with deepkern's im2col + GEMM and its Winograd F(2x2, 3x3) forced in turn
+(deepkern._cpu.set_conv_algorithm), beside PyTorch; one thread, thread CPU time,
+interleaved by the bench runner: the comparison behind the automatic choice.
 """
 from __future__ import annotations
 
@@ -57,14 +63,10 @@ def overhead(calls):
     A, V = dk.Tensor(a, requires_grad=True), dk.Tensor(v, requires_grad=True)
     TA, TV = ta.clone().requires_grad_(), tv.clone().requires_grad_()
 
-    def torch_nograd(f):
-        def g():
-            with torch.no_grad():
-                f()
-        return g
-
-    rows = [("matmul 64x64x64, arrays", lambda: ops.matmul(a, b), torch_nograd(lambda: torch.matmul(ta, tb))),
-            ("relu 1000, arrays", lambda: ops.relu(v), torch_nograd(lambda: torch.relu(tv))),
+    # Tensors that do not require grad record nothing, as NumPy arrays in deepkern.ops (a
+    # no_grad block around every call would time the context manager instead).
+    rows = [("matmul 64x64x64, arrays", lambda: ops.matmul(a, b), lambda: torch.matmul(ta, tb)),
+            ("relu 1000, arrays", lambda: ops.relu(v), lambda: torch.relu(tv)),
             ("matmul 64x64x64, autograd", lambda: F.matmul(A, A), lambda: torch.matmul(TA, TA)),
             ("relu 1000, autograd", lambda: F.relu(V), lambda: torch.relu(TV))]
     print("| call | deepkern | torch | dk/torch |")
@@ -157,9 +159,40 @@ def scaling(repeat, patterns):
               f"| {ratio(d1, d2)} | {ratio(t1, t2)} | {pct[0]} | {pct[1]} |", flush=True)
 
 
+def conv_algorithms(repeat):
+    import deepkern as dk
+    from deepkern import bench
+
+    def forced(fn, name):
+        def run():
+            dk._cpu.set_conv_algorithm(name)
+            try:
+                return fn()
+            finally:
+                dk._cpu.set_conv_algorithm(None)
+        return run
+
+    cases = [c for c in bench.load_cases(("conv",)) if "3x3" in c.shape]
+    print("| case | im2col | winograd | torch | im2col/torch | winograd/torch |")
+    print("|---|---|---|---|---|---|")
+    with bench.threads(1):
+        ctx = bench.Context("cpu")
+        for c in cases:
+            fns = c.setup(ctx)
+            impls = {"im2col": forced(fns["deepkern"], "im2col"), "winograd": forced(fns["deepkern"], "winograd")}
+            if fns.get("torch") is not None:
+                impls["torch"] = fns["torch"]
+            t = {k: statistics.median(v) for k, v in
+                 bench.time_interleaved(impls, repeat, 1, clock=time.thread_time).items()}
+            tt = t.get("torch")
+            r = (lambda a: f"{a / tt:.2f}") if tt else (lambda a: "-")
+            print(f"| {c.id} | {t['im2col'] * 1e3:.2f} ms | {t['winograd'] * 1e3:.2f} ms | "
+                  f"{tt * 1e3 if tt else float('nan'):.2f} ms | {r(t['im2col'])} | {r(t['winograd'])} |", flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("what", choices=("overhead", "memory", "threads"))
+    p.add_argument("what", choices=("overhead", "memory", "threads", "conv-algorithms"))
     p.add_argument("--calls", type=int, default=20000, help="calls per timed round (overhead)")
     p.add_argument("--steps", type=int, default=3, help="training steps per process (memory)")
     p.add_argument("--repeat", type=int, default=5, help="timed rounds per case (threads)")
@@ -169,8 +202,10 @@ def main():
         overhead(args.calls)
     elif args.what == "memory":
         memory(args.steps)
-    else:
+    elif args.what == "threads":
         scaling(args.repeat, args.cases)
+    else:
+        conv_algorithms(args.repeat)
 
 
 if __name__ == "__main__":

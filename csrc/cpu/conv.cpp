@@ -29,13 +29,14 @@
 // gemm_prepacked, and turned into y by the output transform. The transforms run on rows of
 // NR tiles (the panel width) so they vectorize (DK_CLONES). The data gradient is the same
 // pass over grad_out with the filter rotated 180 degrees and its channel axes swapped.
-// Why this and not the alternatives, measured on this machine (one thread, CPU time, vs
-// PyTorch's oneDNN; benchmarks/results/2026-12-03-cpu-conv.md): on the ResNet 3x3 layer
-// (8, 64, 56, 56) im2col + GEMM took 1.27x PyTorch's time, F(2x2) 0.78x, F(4x4) 0.52x; but
-// F(4x4)'s float32 error is 10-30x the direct sum's (its transforms scale values by up to 100)
-// and fails the 2x-naive rule, while F(2x2) stays within it. A direct convolution on a
-// channel-blocked layout (oneDNN's nChw16c) does the same multiplies as the GEMM — its ceiling
-// is PyTorch's own time plus two layout conversions per call — where F(2x2) does 2.25x fewer.
+// Why this and not the alternatives (benchmarks/results/2026-12-03-cpu-conv.md): one thread,
+// CPU time, beside PyTorch's oneDNN, F(2x2) took 0.81x PyTorch's time on the ResNet and VGG
+// 3x3 forward layers where im2col + GEMM took 1.36-1.38x. F(4x4) would do fewer multiplies
+// still, but its float32 error is 6-13x the direct sum's (its transforms scale values by up
+// to 100; benchmarks/winograd_error.py) and fails the 2x-naive rule, while F(2x2)'s is
+// 0.7-1.1x. A direct convolution on a channel-blocked layout (oneDNN's nChw16c) does the same
+// multiplies as the GEMM — its ceiling is PyTorch's own time plus two layout conversions per
+// call — where F(2x2) does 2.25x fewer.
 // A NaN, an inf or an overflow in a transform would spread over a whole tile, so a pass that
 // finds a non-finite transformed value redoes the layer with im2col (same NaN/inf placement as
 // a direct convolution).
@@ -314,9 +315,8 @@ WinogradPlan winograd_plan(const Conv2dGeom& g, ConvPass pass) {
   p.th = (p.hout + 1) / 2;
   p.tw = (p.wout + 1) / 2;
   p.tiles = p.n * p.th * p.tw;
-  // Measured (benchmarks/results/2026-12-03-cpu-conv.md): below ~128 tiles the filter
-  // transform costs more than the GEMM saves; few channels make the GEMMs too short to pay
-  // for the data transforms.
+  // Heuristic: below ~128 tiles the filter transform (per call) outweighs the multiplies
+  // saved; few channels make the 16 GEMMs too short to pay for the data transforms.
   if (forced < 0 && (p.cin < 16 || p.cout < 16 || p.tiles < 128)) {
     p.m = 0;
     return p;

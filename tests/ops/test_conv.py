@@ -230,8 +230,8 @@ def test_conv2d_winograd_matches_reference(conv_algorithm, dtype, x_shape, k, pa
 def test_conv2d_winograd_error_within_twice_naive_float32(conv_algorithm, shape):
     """Winograd's rounding error at network sizes: within twice the float32 direct sum's error
     against float64, forward and data gradient, with inputs like a network's (standard normal,
-    He-scaled weights). F(4x4, 3x3) misses this by 10-30x, so deepkern has F(2x2) only
-    (benchmarks/results/2026-12-03-cpu-conv.md)."""
+    He-scaled weights). F(4x4, 3x3) misses this by 6-13x (benchmarks/winograd_error.py), so
+    deepkern has F(2x2) only (benchmarks/results/2026-12-03-cpu-conv.md)."""
     conv_algorithm("winograd")
     n, c, h, w_, k = shape
     rng = np.random.default_rng(12)
