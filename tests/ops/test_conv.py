@@ -315,3 +315,23 @@ def test_conv2d_winograd_nonfinite_values_stay_where_direct_convolution_puts_the
 def test_set_conv_algorithm_rejects_unknown_names():
     with pytest.raises(ValueError, match="set_conv_algorithm: algorithm must be 'im2col', 'winograd' or None"):
         dk._cpu.set_conv_algorithm("fft")
+
+
+def test_workspace_scratch_is_reused_per_thread_and_dtype():
+    """Convolution and RNN workspaces come from one buffer per thread and dtype, grown to the
+    largest request: a second call writes pages already mapped."""
+    import threading
+
+    from deepkern._backend import scratch
+    a = scratch(np, 1000, np.float32)
+    b = scratch(np, 10, np.float32)
+    assert a.shape == (1000,) and b.shape == (10,) and np.shares_memory(a, b)
+    grown = scratch(np, 5000, np.float32)
+    assert grown.shape == (5000,) and np.shares_memory(grown, scratch(np, 3000, np.float32))
+    assert not np.shares_memory(grown, scratch(np, 10, np.float64))
+    assert scratch(np, 0, np.float32).shape == (0,)
+    other = []
+    t = threading.Thread(target=lambda: other.append(scratch(np, 10, np.float32)))
+    t.start()
+    t.join()
+    assert not np.shares_memory(other[0], grown)
