@@ -1,7 +1,8 @@
 // deepkern._cpu: the CPU kernels. Each op family registers itself from its own
 // csrc/bindings/<family>.cpp (families.h); this file adds the module-wide functions.
 #include <optional>
-// csrc/bindings/cpu_<family>.cpp; this file adds the module-wide functions.
+#include <string>
+
 #include "bindings/common.h"
 #include "bindings/families.h"
 #include "core/cpu_features.h"
@@ -61,23 +62,5 @@ PYBIND11_MODULE(_cpu, m) {
     if (dtype == "float64") return dk::cpu::gemm_kernel_name_f64();
     throw std::invalid_argument("gemm_kernel_name: dtype must be 'float32' or 'float64', got '" + dtype + "'");
   }, "dtype"_a = "float32");
-      "set_conv_algorithm",
-      [](std::optional<std::string> name) {
-        if (!name) return dk::cpu::set_conv_algorithm(-1);
-        if (*name == "im2col") return dk::cpu::set_conv_algorithm(0);
-        if (*name == "winograd") return dk::cpu::set_conv_algorithm(1);
-        throw std::invalid_argument("set_conv_algorithm: algorithm must be 'im2col', 'winograd' or None "
-                                    "(automatic), got '" + *name + "'");
-      },
-      "algorithm"_a,
-      "Force the algorithm of 3x3 stride-1 convolutions (tests and benchmarks); None: automatic.");
-  bind_cpu_embedding(m);
-  bind_cpu_optim(m);
-  bind_cpu_boxes(m);
-  bind_cpu_attention(m);
-  bind_cpu_gemm(m);
-  bind_cpu_conv(m);
-  bind_cpu_norm(m);
-  bind_cpu_rnn(m);
   dk::bind::bind_families(m);
 }
