@@ -192,10 +192,7 @@ def _sequence_case(op, shape, macs, build_deepkern, build_torch, make_batch, dk_
             torch = ctx.torch
             torch.manual_seed(ctx.seed)
             tmodel = build_torch(torch).to(ctx.device)
-            n_torch = sum(p.numel() for p in tmodel.parameters())
-            if n_torch != model.num_parameters():
-                raise RuntimeError(f"bench train: {op} has {model.num_parameters()} parameters in deepkern "
-                                   f"but {n_torch} in PyTorch")
+            same_size("train", op, model, tmodel)
             topt = torch.optim.Adam(tmodel.parameters(), lr=1e-3)
             tbatch = [ctx.tensor(a) for a in batch]
 
