@@ -137,3 +137,15 @@ def test_median_and_spread():
                      {"deepkern": [1.0, 2.0, 2.0, 3.0, 10.0]})
     assert r.spread("deepkern") == pytest.approx((3.0 - 2.0) / 2 / 2.0)
     assert r.spread("torch") == 0.0
+
+
+@pytest.mark.parametrize("op", ["charlm_lstm_adam_step", "dates_seq2seq_adam_step"])
+def test_sequence_training_step_cases_train_the_same_model_as_pytorch(op):
+    """The LSTM language-model and dates seq2seq step cases: setup raises when the PyTorch
+    model's parameter count differs from deepkern's; then one step of each runs."""
+    from deepkern.bench import train
+    case = next(c for c in train.cases() if c.op == op)
+    fns = case.setup(bench.Context("cpu"))
+    assert case.flops > 0 and set(fns) <= {"deepkern", "torch"}
+    for fn in fns.values():
+        fn()

@@ -7,6 +7,7 @@
 #include "bindings/families.h"
 #include "core/cpu_features.h"
 #include "core/parallel.h"
+#include "cpu/conv.h"
 #include "cpu/gemm.h"
 #include "cpu/peak.h"
 
@@ -14,6 +15,17 @@ PYBIND11_MODULE(_cpu, m) {
   m.doc() = "deepkern CPU kernels (C++17, OpenMP, run-time SIMD dispatch)";
   m.def("set_num_threads", &dk::set_num_threads, "n"_a);
   m.def("get_num_threads", &dk::get_num_threads);
+  m.def(
+      "set_conv_algorithm",
+      [](std::optional<std::string> name) {
+        if (!name) return dk::cpu::set_conv_algorithm(-1);
+        if (*name == "im2col") return dk::cpu::set_conv_algorithm(0);
+        if (*name == "winograd") return dk::cpu::set_conv_algorithm(1);
+        throw std::invalid_argument("set_conv_algorithm: algorithm must be 'im2col', 'winograd' or None "
+                                    "(automatic), got '" + *name + "'");
+      },
+      "algorithm"_a,
+      "Force the algorithm of 3x3 stride-1 convolutions (tests and benchmarks); None: automatic.");
   m.def("build_info", [] {
     py::dict d;
     d["version"] = DK_VERSION;

@@ -1,20 +1,49 @@
-// 2-D convolution on the CPU: im2col in column blocks + the GEMM micro-kernel.
+// 2-D convolution on the CPU: Winograd F(2x2, 3x3) for 3x3 stride-1 layers, im2col in column
+// blocks + the GEMM micro-kernel for everything else.
 //
-// Layouts: x (N, C, H, W), w (K, C/G, R, S), y (N, K, P, Q), all C-contiguous; G = groups.
+// Layouts: x (N, C, H, W), w (K, C/groups, R, S), y (N, K, P, Q), all C-contiguous; G = groups.
 // Per image n and group g the convolution is one GEMM,
 //     y[n, g] (K/G, P*Q) = w[g] (K/G, C/G*R*S) @ col (C/G*R*S, P*Q),
 // where col is the im2col matrix: col[(c, r, s), (p, q)] = x[n, c, p*sh - pt + r*dh, q*sw - pl + s*dw]
-// (0 outside the image). col is never built whole: the P*Q columns are cut into blocks of
-// `chunk` columns sized so one block (~1 MiB of float32) stays in L2 while the GEMM streams over it,
-// and the work units (image, group, column block) are spread over the threads, each with its
-// own block of the workspace. This keeps the scratch small (no page faults, no 30 MB col
-// buffer) and gives every thread work even for batch 1. Each unit calls dk::cpu::gemm, which
-// runs single-threaded inside the parallel region.
-// Pointwise fast path (1x1 kernel, stride 1, no padding): col *is* x[n, g] viewed as
-// (C/G, H*W), so the GEMM reads the NCHW data directly (the course's "FC layer as 1x1 conv").
+// (0 outside the image). col is never built whole: the output positions are cut into column
+// blocks sized so one block (~1 MiB of float32) stays in L2 while the GEMM streams over it,
+// and the work units (group, column block) are spread over the threads, each with its own
+// slot of the workspace. Images with fewer than 256 positions go whole, several to a block
+// (their columns side by side, the GEMM output copied back per image): a 2x2 or 4x4 map alone
+// would fill 4 or 16 of the micro-kernel's 32 columns and make the weight gradient a
+// reduction of 4 or 16 terms per GEMM call. Each unit calls dk::cpu::gemm, which runs
+// single-threaded inside the parallel region (a single unit gets every thread in its GEMM).
+// Pointwise fast path (1x1 kernel, stride 1, no padding, large images): col *is* x[n, g]
+// viewed as (C/G, H*W), so the GEMM reads the NCHW data directly (the course's "FC layer as
+// 1x1 conv").
+//
+// Winograd F(2x2, 3x3) (Lavin & Gray 2015), forward and data gradient of 3x3, stride-1,
+// undilated, ungrouped layers with >= 16 channels in and out and >= 128 output tiles:
+//   Y = A^T [ (G g G^T) (.) (B^T d B) ] A  per 2x2 output tile, d its 4x4 input patch;
+// summed over input channels this is 16 GEMMs, one per transformed position,
+//   M[pos] (K, tiles) = U[pos] (K, C) @ V[pos] (C, tiles).
+// U is transformed once per call (in double) straight into the micro-kernel's packed A
+// panels; the tiles are cut into blocks of a multiple of 32 whose V and M stay in L2, and
+// each block's V is written by the input transform straight into packed B panels (so the
+// operand is packed once, from NCHW, instead of im2col followed by a re-pack), multiplied by
+// gemm_prepacked, and turned into y by the output transform. The transforms run on rows of
+// NR tiles (the panel width) so they vectorize (DK_CLONES). The data gradient is the same
+// pass over grad_out with the filter rotated 180 degrees and its channel axes swapped.
+// Why this and not the alternatives (benchmarks/results/2026-12-03-cpu-conv.md): one thread,
+// CPU time, beside PyTorch's oneDNN, F(2x2) took 0.81x PyTorch's time on the ResNet and VGG
+// 3x3 forward layers where im2col + GEMM took 1.36-1.38x. F(4x4) would do fewer multiplies
+// still, but its float32 error is 6-13x the direct sum's (its transforms scale values by up
+// to 100; benchmarks/winograd_error.py) and fails the 2x-naive rule, while F(2x2)'s is
+// 0.7-1.1x. A direct convolution on a channel-blocked layout (oneDNN's nChw16c) does the same
+// multiplies as the GEMM — its ceiling is PyTorch's own time plus two layout conversions per
+// call — where F(2x2) does 2.25x fewer.
+// A NaN, an inf or an overflow in a transform would spread over a whole tile, so a pass that
+// finds a non-finite transformed value redoes the layer with im2col (same NaN/inf placement as
+// a direct convolution).
+//
 // Backward:
 //   data:   dcol = w[g]^T @ gy[n, g], scattered back by col2im (a sum over the kernel taps);
-//           units are (image, group) so no two threads write the same gx rows.
+//           units own whole images so no two threads write the same gx rows.
 //   weight: gw[g] += gy[n, g] @ col^T over the batch; each thread accumulates into a private
 //           copy of gw in its workspace slot, the copies are summed at the end (deterministic
 //           for a given thread count).
@@ -26,10 +55,15 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdint>
 #include <cstring>
+#include <stdexcept>
 
 #include "core/parallel.h"
 #include "cpu/gemm.h"
+#include "cpu/gemm_kernels.h"
+#include "cpu/simd.h"
 
 namespace dk::cpu {
 namespace {
@@ -37,11 +71,48 @@ namespace {
 constexpr int64_t kColBlockElems = 1 << 18;  // elements of one im2col block (1 MiB of float)
 constexpr int64_t kMinChunk = 64;
 
-int64_t chunk_cols(const Conv2dGeom& g) {
-  const int64_t rows = std::max<int64_t>(1, g.CRSg());
-  int64_t c = kColBlockElems / rows / 16 * 16;
-  c = std::max(c, kMinChunk);
-  return std::max<int64_t>(1, std::min(c, g.PQ()));
+// The GEMM's columns are output positions, cut into blocks whose im2col fits kColBlockElems.
+// An image with at least kWholeImages positions is cut into blocks of `chunk` columns; smaller
+// images go whole, `per` images to a block (their columns side by side), so the late stages
+// of a network (2x2 .. 8x8 maps) still fill the micro-kernel's 32-wide panels and give the
+// weight gradient a reduction longer than one small image.
+constexpr int64_t kWholeImages = 256;
+
+struct ColBlocks {
+  int64_t per = 1;        // images per block (> 1: whole images; 1: blocks within one image)
+  int64_t chunk = 0;      // columns per block (per * PQ when per > 1)
+  int64_t per_image = 1;  // blocks per image (per == 1)
+  int64_t count = 0;      // blocks per group
+};
+
+ColBlocks col_blocks(const Conv2dGeom& g) {
+  ColBlocks cb;
+  const int64_t rows = std::max<int64_t>(1, g.CRSg()), PQ = std::max<int64_t>(1, g.PQ());
+  const int64_t c = std::max(kColBlockElems / rows / 16 * 16, kMinChunk);
+  if (PQ < kWholeImages && g.N > 1 && c >= 2 * PQ) {
+    cb.per = std::min(g.N, c / PQ);
+    cb.chunk = cb.per * PQ;
+    cb.count = (g.N + cb.per - 1) / cb.per;
+  } else {
+    cb.chunk = std::min(c, PQ);
+    cb.per_image = (PQ + cb.chunk - 1) / cb.chunk;
+    cb.count = g.N * cb.per_image;
+  }
+  return cb;
+}
+
+// Block b: images [n0, n0 + nimg) whole (cols = nimg * PQ), or columns [j0, j0 + cols) of image n0.
+struct ColBlock {
+  int64_t n0, nimg, j0, cols;
+};
+
+ColBlock col_block(const Conv2dGeom& g, const ColBlocks& cb, int64_t b) {
+  if (cb.per > 1) {
+    const int64_t n0 = b * cb.per, nimg = std::min(cb.per, g.N - n0);
+    return {n0, nimg, 0, nimg * g.PQ()};
+  }
+  const int64_t j0 = (b % cb.per_image) * cb.chunk;
+  return {b / cb.per_image, 1, j0, std::min(cb.chunk, g.PQ() - j0)};
 }
 
 // Runs f(thread, unit) for unit in [0, units) on nt threads, static contiguous schedule.
@@ -83,16 +154,16 @@ void for_row_segments(const Conv2dGeom& g, int64_t r, int64_t j0, int64_t nc, F&
   }
 }
 
-// col (C/G*R*S, nc) <- im2col of xg (C/G, H, W) for output positions [j0, j0 + nc).
+// col (C/G*R*S, nc; row stride ld) <- im2col of xg (C/G, H, W) for output positions [j0, j0 + nc).
 template <typename T>
-void im2col_block(const Conv2dGeom& g, const T* xg, int64_t j0, int64_t nc, T* col) {
+void im2col_block(const Conv2dGeom& g, const T* xg, int64_t j0, int64_t nc, T* col, int64_t ld) {
   const int64_t RS = g.R * g.S;
   for (int64_t row = 0; row < g.CRSg(); ++row) {
     const int64_t c = row / RS, r = (row / g.S) % g.R, s = row % g.S;
     const T* xc = xg + c * g.HW();
     const OutRange v = valid_q(g, s);
     const int64_t off = s * g.dw - g.pl;
-    T* dst = col + row * nc;
+    T* dst = col + row * ld;
     for_row_segments(g, r, j0, nc, [&](int64_t h, int64_t q0, int64_t q1) {
       if (h < 0 || h >= g.H) {
         std::fill(dst, dst + (q1 - q0), T(0));
@@ -113,16 +184,16 @@ void im2col_block(const Conv2dGeom& g, const T* xg, int64_t j0, int64_t nc, T* c
   }
 }
 
-// gxg (C/G, H, W) += col2im of col (C/G*R*S, nc) for output positions [j0, j0 + nc).
+// gxg (C/G, H, W) += col2im of col (C/G*R*S, nc; row stride ld) for output positions [j0, j0 + nc).
 template <typename T>
-void col2im_block(const Conv2dGeom& g, const T* col, int64_t j0, int64_t nc, T* gxg) {
+void col2im_block(const Conv2dGeom& g, const T* col, int64_t j0, int64_t nc, T* gxg, int64_t ld) {
   const int64_t RS = g.R * g.S;
   for (int64_t row = 0; row < g.CRSg(); ++row) {
     const int64_t c = row / RS, r = (row / g.S) % g.R, s = row % g.S;
     T* xc = gxg + c * g.HW();
     const OutRange v = valid_q(g, s);
     const int64_t off = s * g.dw - g.pl;
-    const T* src = col + row * nc;
+    const T* src = col + row * ld;
     for_row_segments(g, r, j0, nc, [&](int64_t h, int64_t q0, int64_t q1) {
       if (h >= 0 && h < g.H) {
         const int64_t lo = std::clamp(v.lo, q0, q1), hi = std::clamp(v.hi, lo, q1);
@@ -155,50 +226,415 @@ void channel_sums(const T* a, int64_t N, int64_t K, int64_t L, T* sums) {
   });
 }
 
+// ---- Winograd F(m x m, 3 x 3) -------------------------------------------------------------
+// Per output tile (m x m) and channel pair: Y = A^T [(G g G^T) (.) (B^T d B)] A, d the
+// (m+2) x (m+2) input patch and g the 3x3 filter. Summed over input channels, each of the
+// (m+2)^2 transformed positions is one GEMM  M_pos (K, tiles) = U_pos (K, C) @ V_pos (C, tiles).
+
+// Transform matrices (Lavin & Gray 2015) of F(2x2,3x3), on the points 0, 1, -1, inf.
+template <int M>
+struct WinogradMatrices;
+template <>
+struct WinogradMatrices<2> {
+  static constexpr int A = 4;
+  static constexpr double BT[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+  static constexpr double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+  static constexpr double AT[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+};
+
+// out row r (NR values at out + r*out_stride) = sum over c of mat[r][c] * in row c (at in +
+// c*in_stride). mat is a constexpr transform matrix: once inlined and unrolled, zero terms
+// vanish and +-1 coefficients become adds and subtracts. Rows of NR tiles vectorize.
+template <typename T, int NR, int R, int Cn>
+DK_INLINE void apply_rows(const double (&mat)[R][Cn], const T* in, int64_t in_stride, T* out, int64_t out_stride) {
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    T acc[NR];
+    bool first = true;
+#pragma GCC unroll 8
+    for (int c = 0; c < Cn; ++c) {
+      const double w = mat[r][c];
+      if (w == 0) continue;
+      const T* s = in + c * in_stride;
+      const T tw = static_cast<T>(w);
+      if (first) {
+        for (int t = 0; t < NR; ++t) acc[t] = w == 1 ? s[t] : w == -1 ? -s[t] : tw * s[t];
+      } else {
+        for (int t = 0; t < NR; ++t) acc[t] = w == 1 ? acc[t] + s[t] : w == -1 ? acc[t] - s[t] : acc[t] + tw * s[t];
+      }
+      first = false;
+    }
+    T* o = out + r * out_stride;
+    for (int t = 0; t < NR; ++t) o[t] = first ? T(0) : acc[t];
+  }
+}
+
+// The input channels cin (the GEMM's reduction), output channels cout, the input read
+// (hin, win) and the output written (hout, wout) in tiles of m x m; tile (th, tw) of image n
+// reads the input patch whose top-left is (th*m - pt, tw*m - pl) (zeros outside).
+// backward data runs as a forward pass over grad_out with the filter rotated by 180 degrees
+// and its channel axes swapped (flip), and pt = R - 1 - pad_top.
+struct WinogradPlan {
+  int m = 0;  // output tile: 2; 0: Winograd does not apply
+  bool flip = false;
+  int64_t n = 0, cin = 0, cout = 0, hin = 0, win = 0, hout = 0, wout = 0, pt = 0, pl = 0;
+  int64_t th = 0, tw = 0, tiles = 0, tb = 0, blocks = 0;
+  int64_t alpha2() const { return (m + 2) * (m + 2); }
+  // U: (m+2)^2 packed (cout, cin) filters, cout rounded up to any micro-kernel's MR.
+  int64_t u_size() const { return (alpha2() * (cout + gemm_detail::kMaxMr) * cin + 15) / 16 * 16; }
+  // One thread's V (cin, tb) and M (cout, tb) per transformed position.
+  int64_t slot() const { return (alpha2() * (cin + cout) * tb + 15) / 16 * 16; }
+  int64_t min_workspace() const { return u_size() + slot() + 16; }  // + 16: room to align to 64 bytes
+};
+
+// Tiles per block: one block's V and M (about kWinogradBlockElems) stay in L2 while the
+// (m+2)^2 GEMMs stream over them; a multiple of 32 (every micro-kernel's NR divides it).
+constexpr int64_t kWinogradBlockElems = 1 << 18;
+
+std::atomic<int> g_conv_algorithm{-1};  // -1 automatic, 0 im2col, 1 Winograd wherever it applies (test hook)
+
+WinogradPlan winograd_plan(const Conv2dGeom& g, ConvPass pass) {
+  WinogradPlan p;
+  if (pass == ConvPass::backward_weight || g.R != 3 || g.S != 3 || g.sh != 1 || g.sw != 1 || g.dh != 1 ||
+      g.dw != 1 || g.groups != 1 || g.N * g.C * g.K * g.P * g.Q == 0)
+    return p;
+  const bool fwd = pass == ConvPass::forward;
+  p.flip = !fwd;
+  p.n = g.N;
+  p.cin = fwd ? g.C : g.K;
+  p.cout = fwd ? g.K : g.C;
+  p.hin = fwd ? g.H : g.P;
+  p.win = fwd ? g.W : g.Q;
+  p.hout = fwd ? g.P : g.H;
+  p.wout = fwd ? g.Q : g.W;
+  p.pt = fwd ? g.pt : g.R - 1 - g.pt;
+  p.pl = fwd ? g.pl : g.S - 1 - g.pl;
+  const int forced = g_conv_algorithm.load();
+  if (forced == 0) return p;
+  p.m = 2;
+  p.th = (p.hout + 1) / 2;
+  p.tw = (p.wout + 1) / 2;
+  p.tiles = p.n * p.th * p.tw;
+  // Heuristic: below ~128 tiles the filter transform (per call) outweighs the multiplies
+  // saved; few channels make the 16 GEMMs too short to pay for the data transforms.
+  if (forced < 0 && (p.cin < 16 || p.cout < 16 || p.tiles < 128)) {
+    p.m = 0;
+    return p;
+  }
+  p.th = (p.hout + p.m - 1) / p.m;
+  p.tw = (p.wout + p.m - 1) / p.m;
+  p.tiles = p.n * p.th * p.tw;
+  int64_t tb = kWinogradBlockElems / (p.alpha2() * (p.cin + p.cout)) / 32 * 32;
+  tb = std::max<int64_t>(32, std::min(tb, (p.tiles + 4 * 32 - 1) / (4 * 32) * 32));  // at least 4 blocks if it can
+  p.tb = tb;
+  p.blocks = (p.tiles + tb - 1) / tb;
+  return p;
+}
+
+// V rows for the NR tiles t0 .. t0+NR-1 (tiles past the end are zero), every input channel:
+// v[pos*pos_stride + c*NR + t] = (B^T d B)[pos] of channel c's patch under tile t0 + t.
+// Returns false when a transformed value is not finite (a NaN or inf in the input, or an
+// overflow in the transform): the caller then convolves directly instead, since Winograd
+// would spread the NaN to the tile's other outputs.
+template <typename T, int M, int NR>
+DK_INLINE bool winograd_input_body(const WinogradPlan& p, const T* x, int64_t t0, T* v, int64_t pos_stride) {
+  using Wm = WinogradMatrices<M>;
+  constexpr int A = M + 2;
+  int64_t off[NR];
+  int64_t h0[NR], w0[NR];
+  unsigned char kind[NR];  // 0: no tile, 1: patch inside the input, 2: patch crosses an edge
+  const int64_t per_image = p.th * p.tw, hw = p.hin * p.win;
+  for (int t = 0; t < NR; ++t) {
+    const int64_t tile = t0 + t;
+    kind[t] = 0;
+    if (tile >= p.tiles) continue;
+    const int64_t n = tile / per_image, r = tile % per_image;
+    h0[t] = (r / p.tw) * M - p.pt;
+    w0[t] = (r % p.tw) * M - p.pl;
+    off[t] = n * p.cin * hw + h0[t] * p.win + w0[t];
+    kind[t] = h0[t] >= 0 && w0[t] >= 0 && h0[t] + A <= p.hin && w0[t] + A <= p.win ? 1 : 2;
+  }
+  alignas(64) T d[A * A * NR];
+  alignas(64) T tmp[A * A * NR];
+  T guard[NR] = {};  // stays 0 while every value is finite (x * 0 is NaN for NaN and inf)
+  for (int64_t c = 0; c < p.cin; ++c) {
+    const T* xc = x + c * hw;
+    for (int t = 0; t < NR; ++t) {
+      if (kind[t] == 1) {
+        const T* s = xc + off[t];
+#pragma GCC unroll 6
+        for (int i = 0; i < A; ++i)
+#pragma GCC unroll 6
+          for (int j = 0; j < A; ++j) d[(i * A + j) * NR + t] = s[i * p.win + j];
+      } else if (kind[t] == 2) {
+        for (int i = 0; i < A; ++i)
+          for (int j = 0; j < A; ++j) {
+            const int64_t h = h0[t] + i, w = w0[t] + j;
+            d[(i * A + j) * NR + t] = h >= 0 && h < p.hin && w >= 0 && w < p.win ? xc[off[t] + i * p.win + j] : T(0);
+          }
+      } else {
+        for (int i = 0; i < A * A; ++i) d[i * NR + t] = T(0);
+      }
+    }
+#pragma GCC unroll 6
+    for (int j = 0; j < A; ++j) apply_rows<T, NR>(Wm::BT, d + j * NR, A * NR, tmp + j * NR, A * NR);  // B^T d
+#pragma GCC unroll 6
+    for (int i = 0; i < A; ++i)  // (B^T d) B, row i of the result straight into V
+      apply_rows<T, NR>(Wm::BT, tmp + i * A * NR, NR, v + i * A * pos_stride + c * NR, pos_stride);
+    for (int pos = 0; pos < A * A; ++pos) {
+      const T* vr = v + pos * pos_stride + c * NR;
+      for (int t = 0; t < NR; ++t) guard[t] += vr[t] * T(0);
+    }
+  }
+  T all = T(0);
+  for (int t = 0; t < NR; ++t) all += guard[t];
+  return all == T(0);
+}
+
+// y tiles t0 .. t0+NR-1 (those that exist) of every output channel from the GEMM results:
+// mcol[pos*pos_stride + k*ldm + t] is M[pos] of output channel k, tile t0 + t.
+template <typename T, int M, int NR>
+DK_INLINE void winograd_output_body(const WinogradPlan& p, const T* mcol, int64_t ldm, int64_t pos_stride,
+                                    const T* bias, T* y, int64_t t0) {
+  using Wm = WinogradMatrices<M>;
+  constexpr int A = M + 2;
+  int64_t off[NR];
+  int rows[NR], cols[NR];
+  const int64_t per_image = p.th * p.tw, hw = p.hout * p.wout;
+  int last = 0;  // tiles t < last exist
+  for (int t = 0; t < NR; ++t) {
+    const int64_t tile = t0 + t;
+    if (tile >= p.tiles) break;
+    const int64_t n = tile / per_image, r = tile % per_image;
+    const int64_t oh = (r / p.tw) * M, ow = (r % p.tw) * M;
+    off[t] = n * p.cout * hw + oh * p.wout + ow;
+    rows[t] = static_cast<int>(std::min<int64_t>(M, p.hout - oh));
+    cols[t] = static_cast<int>(std::min<int64_t>(M, p.wout - ow));
+    last = t + 1;
+  }
+  alignas(64) T tmp[M * A * NR];
+  alignas(64) T yt[M * M * NR];
+  for (int64_t k = 0; k < p.cout; ++k) {
+    const T* mk = mcol + k * ldm;
+#pragma GCC unroll 6
+    for (int j = 0; j < A; ++j)  // A^T M, column j
+      apply_rows<T, NR>(Wm::AT, mk + j * pos_stride, A * pos_stride, tmp + j * NR, A * NR);
+#pragma GCC unroll 4
+    for (int i = 0; i < M; ++i) apply_rows<T, NR>(Wm::AT, tmp + i * A * NR, NR, yt + i * M * NR, NR);  // (A^T M) A
+    const T b = bias != nullptr ? bias[k] : T(0);
+    T* yk = y + k * hw;
+    for (int t = 0; t < last; ++t) {
+      T* o = yk + off[t];
+      if (rows[t] == M && cols[t] == M) {
+#pragma GCC unroll 4
+        for (int i = 0; i < M; ++i)
+#pragma GCC unroll 4
+          for (int j = 0; j < M; ++j) o[i * p.wout + j] = yt[(i * M + j) * NR + t] + b;
+      } else {
+        for (int i = 0; i < rows[t]; ++i)
+          for (int j = 0; j < cols[t]; ++j) o[i * p.wout + j] = yt[(i * M + j) * NR + t] + b;
+      }
+    }
+  }
+}
+
+// The transforms under DK_CLONES (AVX-512 / AVX2 / baseline copies), per dtype, tile and NR.
+#define DK_WINOGRAD_CLONES(T, M, NR)                                                                          \
+  DK_CLONES bool winograd_input_##M##_##NR(const WinogradPlan& p, const T* x, int64_t t0, T* v, int64_t ps) { \
+    return winograd_input_body<T, M, NR>(p, x, t0, v, ps);                                                   \
+  }                                                                                                          \
+  DK_CLONES void winograd_output_##M##_##NR(const WinogradPlan& p, const T* mcol, int64_t ldm, int64_t ps,    \
+                                            const T* bias, T* y, int64_t t0) {                               \
+    winograd_output_body<T, M, NR>(p, mcol, ldm, ps, bias, y, t0);                                           \
+  }
+#define DK_WINOGRAD_CLONES_NR(T, M) DK_WINOGRAD_CLONES(T, M, 8) DK_WINOGRAD_CLONES(T, M, 16) DK_WINOGRAD_CLONES(T, M, 32)
+DK_WINOGRAD_CLONES_NR(float, 2)
+DK_WINOGRAD_CLONES_NR(double, 2)
+#undef DK_WINOGRAD_CLONES_NR
+#undef DK_WINOGRAD_CLONES
+
+template <typename T>
+struct WinogradPanels {
+  bool (*input)(const WinogradPlan&, const T*, int64_t, T*, int64_t);
+  void (*output)(const WinogradPlan&, const T*, int64_t, int64_t, const T*, T*, int64_t);
+};
+
+template <typename T>
+WinogradPanels<T> winograd_panels(int m, int nr) {
+  using P = WinogradPanels<T>;
+#define DK_WINOGRAD_CASE(M, NR)                                                          \
+  if (m == M && nr == NR)                                                                \
+    return P{static_cast<decltype(P::input)>(&winograd_input_##M##_##NR),                \
+             static_cast<decltype(P::output)>(&winograd_output_##M##_##NR)};
+  DK_WINOGRAD_CASE(2, 8) DK_WINOGRAD_CASE(2, 16) DK_WINOGRAD_CASE(2, 32)
+#undef DK_WINOGRAD_CASE
+  throw std::logic_error("winograd: no transform for this tile and panel width");
+}
+
+// U = G g G^T of every (output, input) channel pair, computed in double and written as the
+// micro-kernel's packed A panels: u[pos*(kpa*cin) + (k/mr)*mr*cin + c*mr + k%mr], rows past
+// cout zero. Returns false when a filter value is not finite.
+template <typename T, int M>
+bool winograd_filters(const WinogradPlan& p, const T* w, int mr, T* u) {
+  using Wm = WinogradMatrices<M>;
+  constexpr int A = M + 2;
+  const int64_t kpa = (p.cout + mr - 1) / mr * mr, pos_stride = kpa * p.cin;
+  std::atomic<bool> finite{true};
+  parallel_for(0, kpa, 1, [&](int64_t lo, int64_t hi) {
+    double guard = 0;
+    for (int64_t k = lo; k < hi; ++k) {
+      T* uk = u + (k / mr) * mr * p.cin + k % mr;
+      for (int64_t c = 0; c < p.cin; ++c) {
+        double g[3][3] = {};
+        if (k < p.cout) {
+          for (int r = 0; r < 3; ++r)
+            for (int s = 0; s < 3; ++s)  // flip: w is (cin, cout, 3, 3) read rotated by 180 degrees
+              g[r][s] = p.flip ? w[(c * p.cout + k) * 9 + (2 - r) * 3 + (2 - s)] : w[(k * p.cin + c) * 9 + r * 3 + s];
+        }
+        double gg[A][3];
+        for (int i = 0; i < A; ++i)
+          for (int s = 0; s < 3; ++s) gg[i][s] = Wm::G[i][0] * g[0][s] + Wm::G[i][1] * g[1][s] + Wm::G[i][2] * g[2][s];
+        for (int i = 0; i < A; ++i)
+          for (int j = 0; j < A; ++j) {
+            const T uij = static_cast<T>(gg[i][0] * Wm::G[j][0] + gg[i][1] * Wm::G[j][1] + gg[i][2] * Wm::G[j][2]);
+            uk[(i * A + j) * pos_stride + c * mr] = uij;
+            guard += uij * 0.0;
+          }
+      }
+    }
+    if (guard != 0) finite = false;  // NaN != 0
+  });
+  return finite;
+}
+
+// out = conv(in) by Winograd F(m x m, 3 x 3) for plan p (m > 0), plus bias (cout,) or null.
+// Returns false, having written part of out, when a value is not finite (see winograd_input_body).
+template <typename T, int M>
+bool winograd_conv(const WinogradPlan& p, const T* in, const T* w, const T* bias, T* out, T* ws, int64_t ws_size) {
+  constexpr int64_t A2 = (M + 2) * (M + 2);
+  const GemmPanels gp = gemm_panels<T>();
+  const WinogradPanels<T> fns = winograd_panels<T>(M, gp.nr);
+  const auto addr = reinterpret_cast<uintptr_t>(ws);
+  T* base = ws + ((64 - addr % 64) % 64) / sizeof(T);  // V panels are read with aligned loads
+  const int64_t usable = ws_size - (base - ws);
+  T* u = base;
+  const int64_t slot = p.slot();
+  const int nt = std::max(1, std::min(threads_for(p.blocks, 1), static_cast<int>((usable - p.u_size()) / slot)));
+  if (!winograd_filters<T, M>(p, w, gp.mr, u)) return false;
+  const int64_t kpa = (p.cout + gp.mr - 1) / gp.mr * gp.mr;
+  std::atomic<bool> finite{true};
+  for_units(nt, p.blocks, [&](int t, int64_t blk) {
+    if (!finite.load(std::memory_order_relaxed)) return;
+    T* v = base + p.u_size() + t * slot;
+    const int64_t t0 = blk * p.tb, count = std::min(p.tb, p.tiles - t0);
+    const int64_t cols = (count + gp.nr - 1) / gp.nr * gp.nr;  // V and M columns: whole panels
+    T* mm = v + A2 * p.cin * cols;
+    bool ok = true;
+    for (int64_t q = 0; q < cols; q += gp.nr) ok &= fns.input(p, in, t0 + q, v + q * p.cin, p.cin * cols);
+    if (!ok) {
+      finite = false;
+      return;
+    }
+    for (int64_t pos = 0; pos < A2; ++pos)
+      gemm_prepacked<T>(p.cout, count, p.cin, u + pos * kpa * p.cin, v + pos * p.cin * cols, mm + pos * p.cout * cols,
+                        cols);
+    for (int64_t q = 0; q < cols; q += gp.nr) fns.output(p, mm + q, cols, p.cout * cols, bias, out, t0 + q);
+  });
+  return finite;
+}
+
+template <typename T>
+bool winograd(const WinogradPlan& p, const T* in, const T* w, const T* bias, T* out, T* ws, int64_t ws_size) {
+  return winograd_conv<T, 2>(p, in, w, bias, out, ws, ws_size);
+}
+
 // The scratch a kernel writes is one slot per thread it uses: fewer than one slot would overflow.
 void check_workspace(const Conv2dGeom& g, ConvPass pass, int64_t ws_size, const char* op) {
-  const int64_t slot = conv2d_workspace_slot(g, pass);
-  DK_CHECK(ws_size >= slot, op, ": workspace must have at least ", slot, " elements, got ", ws_size);
+  const int64_t need = conv2d_workspace_slot(g, pass);
+  DK_CHECK(ws_size >= need, op, ": workspace must have at least ", need, " elements, got ", ws_size);
+}
+
+// One thread's scratch: the im2col block, the grad_out / output columns of a block of whole
+// images, and for the weight gradient a private copy of gw.
+int64_t im2col_slot(const Conv2dGeom& g, ConvPass pass) {
+  const ColBlocks cb = col_blocks(g);
+  int64_t slot = g.pointwise() && cb.per == 1 ? 0 : g.CRSg() * cb.chunk;
+  if (cb.per > 1) slot += g.Kg() * cb.chunk;
+  return pass == ConvPass::backward_weight ? slot + g.K * g.CRSg() : slot;
+}
+
+// blk's whole images: cols (Kg, cols) <-> a (N, K, PQ) array's group gi channels.
+template <typename T>
+void gather_images(const Conv2dGeom& g, const ColBlock& blk, int64_t gi, const T* a, T* cols) {
+  const int64_t PQ = g.PQ(), Kg = g.Kg();
+  for (int64_t i = 0; i < blk.nimg; ++i)
+    for (int64_t k = 0; k < Kg; ++k)
+      std::memcpy(cols + k * blk.cols + i * PQ, a + ((blk.n0 + i) * g.K + gi * Kg + k) * PQ, sizeof(T) * PQ);
 }
 
 }  // namespace
 
+// A Winograd pass may fall back to im2col (non-finite values): its workspace serves both.
 int64_t conv2d_workspace_slot(const Conv2dGeom& g, ConvPass pass) {
-  const int64_t col = g.pointwise() ? 0 : g.CRSg() * chunk_cols(g);
-  return pass == ConvPass::backward_weight ? col + g.K * g.CRSg() : col;
+  const WinogradPlan wp = winograd_plan(g, pass);
+  const int64_t slot = im2col_slot(g, pass);
+  return wp.m ? std::max(wp.min_workspace(), slot) : slot;
 }
 
 int64_t conv2d_workspace_size(const Conv2dGeom& g, ConvPass pass) {
-  return conv2d_workspace_slot(g, pass) * std::max(1, get_num_threads());
+  const int nt = std::max(1, get_num_threads());
+  const WinogradPlan wp = winograd_plan(g, pass);
+  const int64_t im2col = im2col_slot(g, pass) * nt;
+  if (!wp.m) return im2col;
+  return std::max(im2col, wp.min_workspace() + wp.slot() * std::min<int64_t>(nt - 1, wp.blocks - 1));
+}
+
+void set_conv_algorithm(int algorithm) {
+  DK_CHECK(algorithm >= -1 && algorithm <= 1, "set_conv_algorithm: expected -1 (automatic), 0 (im2col) or 1 (Winograd), got ",
+           algorithm);
+  g_conv_algorithm = algorithm;
 }
 
 template <typename T>
 void conv2d_forward(const Conv2dGeom& g, const T* x, const T* w, const T* b, T* y, T* ws, int64_t ws_size) {
   const int64_t PQ = g.PQ(), rows = g.CRSg(), Kg = g.Kg();
   if (g.N * g.K * PQ == 0) return;
-  const int64_t chunk = chunk_cols(g), nchunks = (PQ + chunk - 1) / chunk;
-  const int64_t units = g.N * g.groups * nchunks;
-  const int64_t slot = conv2d_workspace_slot(g, ConvPass::forward);
-  const bool pw = g.pointwise();
+  const WinogradPlan wp = winograd_plan(g, ConvPass::forward);
+  if (wp.m && winograd(wp, x, w, b, y, ws, ws_size)) return;
+  const ColBlocks cb = col_blocks(g);
+  const int64_t units = g.groups * cb.count;
+  const int64_t slot = im2col_slot(g, ConvPass::forward);
+  const bool direct = g.pointwise() && cb.per == 1;
   for_units(slots_threads(units, slot, ws_size), units, [&](int t, int64_t u) {
-    const int64_t n = u / (g.groups * nchunks), gi = (u / nchunks) % g.groups;
-    const int64_t j0 = (u % nchunks) * chunk, nc = std::min(chunk, PQ - j0);
-    const T* xg = x + (n * g.C + gi * g.Cg()) * g.HW();
-    T* yb = y + (n * g.K + gi * Kg) * PQ + j0;
-    if (rows == 0) {
-      for (int64_t k = 0; k < Kg; ++k) std::fill(yb + k * PQ, yb + k * PQ + nc, T(0));
-    } else if (pw) {
-      gemm<T>(false, false, Kg, nc, rows, T(1), w + gi * Kg * rows, rows, xg + j0, g.HW(), T(0), yb, PQ);
-    } else {
-      T* col = ws + t * slot;
-      im2col_block(g, xg, j0, nc, col);
-      gemm<T>(false, false, Kg, nc, rows, T(1), w + gi * Kg * rows, rows, col, nc, T(0), yb, PQ);
-    }
-    if (b) {
-      for (int64_t k = 0; k < Kg; ++k) {
-        const T bk = b[gi * Kg + k];
-        T* yr = yb + k * PQ;
-        for (int64_t j = 0; j < nc; ++j) yr[j] += bk;
+    const int64_t gi = u / cb.count;
+    const ColBlock blk = col_block(g, cb, u % cb.count);
+    const T* wg = w + gi * Kg * rows;
+    T* col = ws + t * slot;
+    T* out = col + rows * cb.chunk;  // (Kg, cols) of a block of whole images
+    for (int64_t i = 0; i < blk.nimg; ++i)
+      if (rows > 0 && !direct)
+        im2col_block(g, x + ((blk.n0 + i) * g.C + gi * g.Cg()) * g.HW(), blk.j0, blk.nimg > 1 ? PQ : blk.cols,
+                     col + i * PQ, blk.cols);
+    for (int64_t i = 0; i < blk.nimg; ++i) {
+      T* yb = y + ((blk.n0 + i) * g.K + gi * Kg) * PQ + blk.j0;
+      const int64_t nc = blk.nimg > 1 ? PQ : blk.cols;
+      if (rows == 0) {
+        for (int64_t k = 0; k < Kg; ++k) std::fill(yb + k * PQ, yb + k * PQ + nc, T(0));
+      } else if (blk.nimg > 1) {
+        if (i == 0) gemm<T>(false, false, Kg, blk.cols, rows, T(1), wg, rows, col, blk.cols, T(0), out, blk.cols);
+        for (int64_t k = 0; k < Kg; ++k) std::memcpy(yb + k * PQ, out + k * blk.cols + i * PQ, sizeof(T) * PQ);
+      } else if (direct) {
+        const T* xg = x + (blk.n0 * g.C + gi * g.Cg()) * g.HW();
+        gemm<T>(false, false, Kg, nc, rows, T(1), wg, rows, xg + blk.j0, g.HW(), T(0), yb, PQ);
+      } else {
+        gemm<T>(false, false, Kg, nc, rows, T(1), wg, rows, col, nc, T(0), yb, PQ);
+      }
+      if (b) {
+        for (int64_t k = 0; k < Kg; ++k) {
+          const T bk = b[gi * Kg + k];
+          T* yr = yb + k * PQ;
+          for (int64_t j = 0; j < nc; ++j) yr[j] += bk;
+        }
       }
     }
   });
@@ -208,25 +644,41 @@ template <typename T>
 void conv2d_backward_data(const Conv2dGeom& g, const T* gy, const T* w, T* gx, T* ws, int64_t ws_size) {
   const int64_t PQ = g.PQ(), rows = g.CRSg(), Kg = g.Kg(), HW = g.HW();
   if (g.N * g.C * HW == 0) return;
-  const int64_t chunk = chunk_cols(g), nchunks = (PQ + chunk - 1) / chunk;
-  const int64_t units = g.N * g.groups;
-  const int64_t slot = conv2d_workspace_slot(g, ConvPass::backward_data);
-  const bool pw = g.pointwise();
+  const WinogradPlan wp = winograd_plan(g, ConvPass::backward_data);
+  if (wp.m && winograd(wp, gy, w, static_cast<const T*>(nullptr), gx, ws, ws_size)) return;
+  const ColBlocks cb = col_blocks(g);
+  const int64_t per_group = cb.per > 1 ? cb.count : g.N;  // units own whole images: no shared gx rows
+  const int64_t units = g.groups * per_group;
+  const int64_t slot = im2col_slot(g, ConvPass::backward_data);
+  const bool direct = g.pointwise() && cb.per == 1;
   for_units(slots_threads(units, slot, ws_size), units, [&](int t, int64_t u) {
-    const int64_t n = u / g.groups, gi = u % g.groups;
-    T* gxg = gx + (n * g.C + gi * g.Cg()) * HW;
-    const T* gyg = gy + (n * g.K + gi * Kg) * PQ;
+    const int64_t gi = u / per_group, idx = u % per_group;
     const T* wg = w + gi * Kg * rows;
-    if (Kg == 0 || !pw) std::fill(gxg, gxg + g.Cg() * HW, T(0));
+    T* col = ws + t * slot;
+    const int64_t n0 = cb.per > 1 ? idx * cb.per : idx, nimg = cb.per > 1 ? std::min(cb.per, g.N - n0) : 1;
+    for (int64_t i = 0; i < nimg; ++i) {
+      T* gxg = gx + ((n0 + i) * g.C + gi * g.Cg()) * HW;
+      if (Kg == 0 || !direct) std::fill(gxg, gxg + g.Cg() * HW, T(0));
+    }
     if (Kg == 0) return;
-    for (int64_t ci = 0; ci < nchunks; ++ci) {
-      const int64_t j0 = ci * chunk, nc = std::min(chunk, PQ - j0);
-      if (pw) {
+    if (cb.per > 1) {
+      const ColBlock blk = col_block(g, cb, idx);
+      T* out = col + rows * cb.chunk;
+      gather_images(g, blk, gi, gy, out);
+      gemm<T>(true, false, rows, blk.cols, Kg, T(1), wg, rows, out, blk.cols, T(0), col, blk.cols);
+      for (int64_t i = 0; i < nimg; ++i)
+        col2im_block(g, col + i * PQ, 0, PQ, gx + ((n0 + i) * g.C + gi * g.Cg()) * HW, blk.cols);
+      return;
+    }
+    T* gxg = gx + (n0 * g.C + gi * g.Cg()) * HW;
+    const T* gyg = gy + (n0 * g.K + gi * Kg) * PQ;
+    for (int64_t ci = 0; ci < cb.per_image; ++ci) {
+      const int64_t j0 = ci * cb.chunk, nc = std::min(cb.chunk, PQ - j0);
+      if (direct) {
         gemm<T>(true, false, rows, nc, Kg, T(1), wg, rows, gyg + j0, PQ, T(0), gxg + j0, HW);
       } else {
-        T* col = ws + t * slot;
         gemm<T>(true, false, rows, nc, Kg, T(1), wg, rows, gyg + j0, PQ, T(0), col, nc);
-        col2im_block(g, col, j0, nc, gxg);
+        col2im_block(g, col, j0, nc, gxg, nc);
       }
     }
   });
@@ -239,27 +691,35 @@ void conv2d_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* gw,
   if (gb) channel_sums(gy, g.N, g.K, PQ, gb);
   std::fill(gw, gw + wsize, T(0));
   if (wsize == 0 || g.N * PQ == 0) return;
-  const int64_t chunk = chunk_cols(g), nchunks = (PQ + chunk - 1) / chunk;
-  const int64_t units = g.N * g.groups * nchunks;
-  const int64_t slot = conv2d_workspace_slot(g, ConvPass::backward_weight);
+  const ColBlocks cb = col_blocks(g);
+  const int64_t units = g.groups * cb.count;
+  const int64_t slot = im2col_slot(g, ConvPass::backward_weight);
   const int64_t colsize = slot - wsize;
-  const bool pw = g.pointwise();
+  const bool direct = g.pointwise() && cb.per == 1;
   const int nt = slots_threads(units, slot, ws_size);
   if (nt > 1) {
     for (int t = 0; t < nt; ++t) std::fill(ws + t * slot + colsize, ws + (t + 1) * slot, T(0));
   }
   for_units(nt, units, [&](int t, int64_t u) {
-    const int64_t n = u / (g.groups * nchunks), gi = (u / nchunks) % g.groups;
-    const int64_t j0 = (u % nchunks) * chunk, nc = std::min(chunk, PQ - j0);
-    const T* xg = x + (n * g.C + gi * g.Cg()) * HW;
-    const T* gyb = gy + (n * g.K + gi * Kg) * PQ + j0;
+    const int64_t gi = u / cb.count;
+    const ColBlock blk = col_block(g, cb, u % cb.count);
     T* acc = (nt > 1 ? ws + t * slot + colsize : gw) + gi * Kg * rows;
-    if (pw) {
-      gemm<T>(false, true, Kg, rows, nc, T(1), gyb, PQ, xg + j0, HW, T(1), acc, rows);
+    T* col = ws + t * slot;
+    if (blk.nimg > 1) {
+      T* out = col + rows * cb.chunk;
+      gather_images(g, blk, gi, gy, out);
+      for (int64_t i = 0; i < blk.nimg; ++i)
+        im2col_block(g, x + ((blk.n0 + i) * g.C + gi * g.Cg()) * HW, 0, PQ, col + i * PQ, blk.cols);
+      gemm<T>(false, true, Kg, rows, blk.cols, T(1), out, blk.cols, col, blk.cols, T(1), acc, rows);
+      return;
+    }
+    const T* xg = x + (blk.n0 * g.C + gi * g.Cg()) * HW;
+    const T* gyb = gy + (blk.n0 * g.K + gi * Kg) * PQ + blk.j0;
+    if (direct) {
+      gemm<T>(false, true, Kg, rows, blk.cols, T(1), gyb, PQ, xg + blk.j0, HW, T(1), acc, rows);
     } else {
-      T* col = ws + t * slot;
-      im2col_block(g, xg, j0, nc, col);
-      gemm<T>(false, true, Kg, rows, nc, T(1), gyb, PQ, col, nc, T(1), acc, rows);
+      im2col_block(g, xg, blk.j0, blk.cols, col, blk.cols);
+      gemm<T>(false, true, Kg, rows, blk.cols, T(1), gyb, PQ, col, blk.cols, T(1), acc, rows);
     }
   });
   if (nt > 1) {

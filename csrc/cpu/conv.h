@@ -5,11 +5,16 @@
 
 namespace dk::cpu {
 
-// Scratch elements (of the data type) that `pass` needs for geometry g: one slot per thread
-// (deepkern.get_num_threads() at the time of the query); a kernel given fewer slots uses
-// fewer threads. At least one slot is required.
+// Scratch elements (of the data type) that `pass` needs for geometry g with
+// deepkern.get_num_threads() threads (at the time of the query): one slot per thread, plus the
+// transformed filters when the pass runs by Winograd. A kernel given less uses fewer threads;
+// conv2d_workspace_slot (what one thread needs) is required.
 int64_t conv2d_workspace_size(const Conv2dGeom& g, ConvPass pass);
-int64_t conv2d_workspace_slot(const Conv2dGeom& g, ConvPass pass);  // elements per thread
+int64_t conv2d_workspace_slot(const Conv2dGeom& g, ConvPass pass);
+
+// Algorithm for 3x3 stride-1 convolutions (forward and data gradient): -1 automatic, 0 im2col
+// + GEMM, 1 Winograd F(2x2, 3x3) wherever it applies (any size): for tests and benchmarks.
+void set_conv_algorithm(int algorithm);
 
 // y (N, K, P, Q) = conv(x (N, C, H, W), w (K, C/groups, R, S)) + b (K,) or no bias (b null).
 template <typename T>

@@ -149,7 +149,8 @@ struct Buffer {
     return static_cast<T*>(p);
   }
 };
-thread_local Buffer t_pack_a, t_pack_b;
+thread_local Buffer t_pack_a, t_pack_b, t_packed_b;
+thread_local bool t_packed_b_live = false;
 
 // op(A)[i0:+mb, p0:+kc] -> MR-row panels: panel q holds a[k*MR + r] = op(A)[i0+q*MR+r, p0+k].
 template <typename T>
@@ -420,6 +421,95 @@ void column_sum(int64_t M, int64_t N, const T* X, int64_t ldx, T* out) {
   }
 }
 
+template <typename T>
+GemmPanels gemm_panels() {
+  const KernelSet<T>& ks = kernels_for<T>(active_isa());
+  return {ks.mr, ks.nr};
+}
+
+template <typename T>
+void gemm_pack_a(int64_t M, int64_t K, const T* A, int64_t lda, T* a_packed) {
+  const KernelSet<T>& ks = kernels_for<T>(active_isa());
+  pack_a(false, A, lda, 0, 0, M, K, ks.mr, ks.pack_a, a_packed);
+}
+
+template <typename T>
+void gemm_prepacked(int64_t M, int64_t N, int64_t K, const T* a_packed, const T* b_packed, T* C, int64_t ldc) {
+  const KernelSet<T>& ks = kernels_for<T>(active_isa());
+  const Epilogue<T> epi{T(1), T(0), nullptr};
+  for (int64_t i = 0; i < M; i += ks.mr) {
+    const auto kernel = ks.rows[std::min<int64_t>(ks.mr, M - i)];
+    for (int64_t j = 0; j < N; j += ks.nr)
+      kernel(K, a_packed + i * K, b_packed + j * K, C + i * ldc + j, ldc,
+             static_cast<int>(std::min<int64_t>(ks.nr, N - j)), epi);
+  }
+}
+
+template <typename T>
+PackedB<T>::PackedB(bool trans_b, int64_t K, int64_t N, const T* B, int64_t ldb) : K_(K), N_(N) {
+  DK_CHECK(!t_packed_b_live, "PackedB: this thread already holds one");
+  const KernelSet<T>& ks = kernels_for<T>(active_isa());
+  panels_ = t_packed_b.get<T>(std::max<int64_t>(1, (N + ks.nr - 1) / ks.nr * ks.nr * K));
+  t_packed_b_live = true;
+  if (K > 0 && N > 0) pack_b(trans_b, B, ldb, 0, 0, K, N, ks.nr, ks.pack_b_trans, panels_);
+}
+
+template <typename T>
+PackedB<T>::~PackedB() {
+  t_packed_b_live = false;
+}
+
+template <typename T>
+void PackedB<T>::multiply(int64_t M, const T* A, int64_t lda, T beta, T* C, int64_t ldc) const {
+  if (M == 0 || N_ == 0) return;
+  if (K_ == 0) {
+    scale_c(Problem<T>{false, false, M, N_, 0, T(1), A, lda, nullptr, 0, beta, nullptr, C, ldc});
+    return;
+  }
+  const KernelSet<T>& ks = kernels_for<T>(active_isa());
+  const int64_t panels = (N_ + ks.nr - 1) / ks.nr;
+  // Columns [j0, j1) (whole panels) on the calling thread: A packed by kc blocks, B read in place.
+  auto columns = [&](int64_t j0, int64_t j1) {
+    const int64_t kc_max = std::min<int64_t>(ks.kc, K_), mb = std::min<int64_t>(ks.mb, M);
+    T* pa = t_pack_a.get<T>((mb + ks.mr - 1) / ks.mr * ks.mr * kc_max);
+    for (int64_t i3 = 0; i3 < M; i3 += ks.mb) {
+      const int64_t m3 = std::min<int64_t>(ks.mb, M - i3);
+      for (int64_t p = 0; p < K_; p += ks.kc) {
+        const int64_t kc = std::min<int64_t>(ks.kc, K_ - p);
+        pack_a(false, A, lda, i3, p, m3, kc, ks.mr, ks.pack_a, pa);
+        const Epilogue<T> epi{T(1), p == 0 ? beta : T(1), nullptr};
+        for (int64_t ir = 0; ir < m3; ir += ks.mr) {
+          const auto kernel = ks.rows[std::min<int64_t>(ks.mr, m3 - ir)];
+          for (int64_t j = j0; j < j1; j += ks.nr)
+            kernel(kc, pa + ir * kc, panels_ + j * K_ + p * ks.nr, C + (i3 + ir) * ldc + j, ldc,
+                   static_cast<int>(std::min<int64_t>(ks.nr, N_ - j)), epi);
+        }
+      }
+    }
+  };
+  const int nt = static_cast<int>(std::min<int64_t>(threads_for(M * N_ * K_, int64_t(1) << 18), panels));
+  if (nt <= 1) {
+    columns(0, N_);
+    return;
+  }
+  std::exception_ptr error;
+#pragma omp parallel num_threads(nt)
+  {
+    const int t = omp_get_thread_num(), nth = omp_get_num_threads();
+    const int64_t j0 = std::min(N_, panels * t / nth * ks.nr), j1 = std::min(N_, panels * (t + 1) / nth * ks.nr);
+    try {
+      if (j0 < j1) columns(j0, j1);
+    } catch (...) {
+#pragma omp critical(dk_gemm_error)
+      error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+template class PackedB<float>;
+template class PackedB<double>;
+
 void set_gemm_isa(Isa isa) {
   DK_CHECK(static_cast<int>(isa) <= static_cast<int>(cpu_isa()), "set_gemm_isa: this CPU does not support ",
            isa_name(isa), " (best: ", isa_name(cpu_isa()), ")");
@@ -441,6 +531,12 @@ template void gemm_batched<float>(int64_t, bool, bool, int64_t, int64_t, int64_t
 template void gemm_batched<double>(int64_t, bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t,
                                    int64_t, const double*, int64_t, int64_t, double, const double*, double*,
                                    int64_t, int64_t);
+template GemmPanels gemm_panels<float>();
+template GemmPanels gemm_panels<double>();
+template void gemm_pack_a<float>(int64_t, int64_t, const float*, int64_t, float*);
+template void gemm_pack_a<double>(int64_t, int64_t, const double*, int64_t, double*);
+template void gemm_prepacked<float>(int64_t, int64_t, int64_t, const float*, const float*, float*, int64_t);
+template void gemm_prepacked<double>(int64_t, int64_t, int64_t, const double*, const double*, double*, int64_t);
 template void column_sum<float>(int64_t, int64_t, const float*, int64_t, float*);
 template void column_sum<double>(int64_t, int64_t, const double*, int64_t, double*);
 

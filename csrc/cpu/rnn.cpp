@@ -6,14 +6,16 @@
 // Forward, one layer and direction:
 //   1. P = X (T*B, I) . W_ih^T — the input projection of all T steps in ONE GEMM, written into
 //      the saved-gates array (GRU, LSTM: row stride 4H) or straight into hs (Elman).
-//   2. per step: one GEMM h_prev (B, H) . W_hh^T — accumulated onto P[t] (Elman, LSTM) or into
+//   2. per step: one GEMM h_prev (B, H) . W_hh^T (W_hh^T packed into the micro-kernel's panels
+//      once per sequence, not once per step) — accumulated onto P[t] (Elman, LSTM) or into
 //      `work` (GRU, whose n gate needs W_hn h + b_hn apart: n = tanh(W_in x + b_in +
 //      r * (W_hn h + b_hn))) — then ONE fused pass that adds the biases, applies the gate
 //      nonlinearities, updates the state and overwrites P[t] with the activations backward
 //      reads (LSTM: i, f, g, o; GRU: r, z, n, W_hn h + b_hn; Elman: nothing — tanh' = 1 - h^2
 //      and relu' = [h > 0] come from the output itself).
 // Backward walks the steps in reverse: a fused pass turns dh (and dc) into the pre-activation
-// gradients dG[t] and resets the running dh to its direct part, then one GEMM dh += dG[t] W_hh.
+// gradients dG[t] and resets the running dh to its direct part, then one GEMM dh += dG[t] W_hh
+// (W_hh packed once per sequence).
 // After the loop the weight gradients are single big GEMMs over the sequence: dX = dG W_ih,
 // dW_ih = dG^T X, dW_hh = dG^T H_prev (H_prev is hs shifted by one step, h0 first: two GEMMs
 // so nothing is copied), db = column sums of dG.
@@ -247,6 +249,7 @@ void rnn_forward(Cell cell, const RnnSeq<T>& s, T* hs, T* cs, T* saved, T* work)
   T* P = lstm || gru ? saved : hs;
   const int64_t ldp = lstm || gru ? 4 * H : H;
   gemm<T>(false, true, S * B, GH, I, T(1), s.x, I, s.w_ih, I, T(0), P, ldp);
+  const PackedB<T> w_hh_t(true, H, GH, s.w_hh, H);  // W_hh^T (H, GH), packed once for every step
   // Rows [r0, r1) through every step.
   over_row_slices(B, B * GH * H, [&](int64_t r0, int64_t r1) {
     for (int64_t k = 0; k < S; ++k) {
@@ -256,9 +259,9 @@ void rnn_forward(Cell cell, const RnnSeq<T>& s, T* hs, T* cs, T* saved, T* work)
       const T* cp = !lstm ? nullptr : k == 0 ? s.c0 : cs + tp * B * H;
       T* pt = P + t * B * ldp;
       if (gru)
-        gemm<T>(false, true, r1 - r0, GH, H, T(1), hp + r0 * H, H, s.w_hh, H, T(0), work + r0 * GH, GH);
+        w_hh_t.multiply(r1 - r0, hp + r0 * H, H, T(0), work + r0 * GH, GH);
       else
-        gemm<T>(false, true, r1 - r0, GH, H, T(1), hp + r0 * H, H, s.w_hh, H, T(1), pt + r0 * ldp, ldp);
+        w_hh_t.multiply(r1 - r0, hp + r0 * H, H, T(1), pt + r0 * ldp, ldp);
       parallel_for(r0, r1, row_grain(GH), [&](int64_t lo, int64_t hi) {
         for (int64_t b = lo; b < hi; ++b) {
           T* h = hs + (t * B + b) * H;
@@ -302,6 +305,7 @@ void rnn_backward(Cell cell, const RnnSeq<T>& s, const T* hs, const T* cs, const
   T* dgx = work;                           // (S, B, GH): gradients of the pre-activations, input side
   T* dgh = gru ? work + S * B * GH : work;  // recurrent side (differs from dgx only in GRU's n)
   const std::vector<T> zeros(H, T(0));
+  const PackedB<T> w_hh(false, GH, H, s.w_hh, H);  // W_hh (GH, H), packed once for every step
   over_row_slices(B, B * GH * H, [&](int64_t r0, int64_t r1) {
     for (int64_t k = 0; k < S; ++k) {
       const int64_t t = s.reverse ? k : S - 1 - k;
@@ -328,7 +332,7 @@ void rnn_backward(Cell cell, const RnnSeq<T>& s, const T* hs, const T* cs, const
             elman_bwd(hs + row * H, go, dh0 + b * H, gx, relu, H);
         }
       });
-      gemm<T>(false, false, r1 - r0, H, GH, T(1), dgh + (t * B + r0) * GH, GH, s.w_hh, H, T(1), dh0 + r0 * H, H);
+      w_hh.multiply(r1 - r0, dgh + (t * B + r0) * GH, GH, T(1), dh0 + r0 * H, H);
     }
   });
   gemm<T>(false, false, S * B, I, GH, T(1), dgx, GH, s.w_ih, I, T(0), dx, I);

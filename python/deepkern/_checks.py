@@ -46,6 +46,7 @@ def arrays(op: str, dtypes=FLOATS, same_dtype: bool = True, **named):
     xp = None
     first_name, first = None, None
     out = []
+    allowed = _dtype_set(dtypes)
     for name, x in named.items():
         if x is None:
             out.append(None)
@@ -57,8 +58,8 @@ def arrays(op: str, dtypes=FLOATS, same_dtype: bool = True, **named):
         elif array_module(x) is not xp:
             raise TypeError(f"{op}: {first_name} is {_kind(first)} but {name} is {_kind(x)}; "
                             "put all arguments on one device")
-        if x.dtype not in _dtype_set(dtypes):
-            if not x.dtype.isnative and x.dtype.newbyteorder("=") in _dtype_set(dtypes):
+        if x.dtype not in allowed:
+            if not x.dtype.isnative and x.dtype.newbyteorder("=") in allowed:
                 x = x.astype(x.dtype.newbyteorder("="))  # e.g. big-endian '>f4' read from a file
                 if name == first_name:
                     first = x
@@ -126,9 +127,9 @@ def real(op: str, name: str, v, low=None, high=None) -> float:
 
 def output(op: str, out, shape, dtype, xp):
     """A fresh output from the array module's allocator, or the caller's checked ``out=``."""
-    shape = tuple(int(s) for s in shape)
     if out is None:
         return xp.empty(shape, dtype=dtype)
+    shape = tuple(int(s) for s in shape)
     if not is_array(out) or array_module(out) is not xp:
         raise TypeError(f"{op}: out must be {'a NumPy' if xp is np else 'a CuPy'} array like the inputs, "
                         f"got {_kind(out)}")

@@ -92,14 +92,21 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         fn = cls()
-        raw = [a.data if isinstance(a, Tensor) else a for a in args]
+        raw, needs = [], []  # one pass over the arguments: this runs on every op call
+        for a in args:
+            if isinstance(a, Tensor):
+                raw.append(a._data)
+                needs.append(a.requires_grad)
+            else:
+                raw.append(a)
+                needs.append(False)
         result = fn.forward(*raw, **kwargs)
         multi = isinstance(result, tuple)
         outs = result if multi else (result,)
-        tracked = is_grad_enabled() and any(isinstance(a, Tensor) and a.requires_grad for a in args)
+        tracked = True in needs and is_grad_enabled()
         if tracked:
             fn.inputs = tuple(a if isinstance(a, Tensor) else None for a in args)
-            fn.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+            fn.needs_input_grad = tuple(needs)
             fn._outputs_meta = tuple((o.shape, o.dtype) for o in outs)
         tensors = []
         for i, o in enumerate(outs):
@@ -141,18 +148,19 @@ class Tensor:
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
-        if isinstance(data, Tensor):
-            data = data.data
-        if isinstance(data, np.generic):  # a NumPy scalar (e.g. from a full reduction) keeps its dtype
-            data = np.asarray(data)
-        if not is_array(data):
-            # Python floats and lists become float32, PyTorch's default dtype.
-            data = np.asarray(data, dtype=dtype)
-            if data.dtype.kind == "f" and dtype is None:
-                data = data.astype(np.float32)
-        elif dtype is not None and data.dtype != np.dtype(dtype):
-            data = data.astype(dtype)
-        self.data = data
+        if type(data) is not np.ndarray or dtype is not None:  # an op's result skips the conversions
+            if isinstance(data, Tensor):
+                data = data.data
+            if isinstance(data, np.generic):  # a NumPy scalar (e.g. from a full reduction) keeps its dtype
+                data = np.asarray(data)
+            if not is_array(data):
+                # Python floats and lists become float32, PyTorch's default dtype.
+                data = np.asarray(data, dtype=dtype)
+                if data.dtype.kind == "f" and dtype is None:
+                    data = data.astype(np.float32)
+            elif dtype is not None and data.dtype != np.dtype(dtype):
+                data = data.astype(dtype)
+        self._data = data
         self.requires_grad = bool(requires_grad)
         self._grad = None
         self._ctx = None

@@ -190,3 +190,148 @@ def test_cpu_extension_checks_sizes_itself():
                                        np.zeros(3, np.float32), wsw, *geo)
     with pytest.raises(ValueError, match="pass must be"):
         dk._cpu.conv2d_workspace_size("sideways", x.shape, w.shape, *geo)
+
+
+# ---- Winograd F(2x2, 3x3): 3x3 stride-1 forward and data gradient ----------
+
+
+@pytest.fixture
+def conv_algorithm():
+    """Force the CPU's 3x3 stride-1 convolution algorithm for one test (automatic afterwards)."""
+    yield dk._cpu.set_conv_algorithm
+    dk._cpu.set_conv_algorithm(None)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("x_shape, k, padding", [
+    ((1, 1, 1, 1), 1, 1),                  # sizes 1: one partial tile
+    ((1, 1, 3, 3), 1, 0),                  # a 1x1 output
+    ((2, 3, 7, 5), 5, 1),                  # primes: partial tiles on both edges
+    ((3, 17, 13, 11), 19, (1, 2)),         # channels not a multiple of MR or the vector width
+    ((2, 5, 9, 9), 7, "valid"),
+    ((1, 4, 6, 7), 3, "same"),
+    ((2, 40, 37, 20), 24, 1),              # several tile blocks and panels per block
+    ((1, 2, 8, 8), 33, 2),                 # output channels past one MR panel, padding 2
+])
+def test_conv2d_winograd_matches_reference(conv_algorithm, dtype, x_shape, k, padding):
+    conv_algorithm("winograd")
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = rng.standard_normal((k, x_shape[1], 3, 3)).astype(dtype)
+    b = rng.standard_normal(k).astype(dtype)
+    y = ops.conv2d(x, w, b, padding=padding)
+    assert_matches_reference(y, lambda x, w, b: ref.conv2d(x, w, b, padding=padding), x, w, b)
+    g = rng.standard_normal(y.shape).astype(dtype)
+    grads = ops.conv2d_backward(g, x, w, padding=padding)
+    assert_matches_reference(grads, lambda g, x, w: ref.conv2d_backward(g, x, w, padding=padding), g, x, w)
+
+
+@pytest.mark.parametrize("shape", [(2, 64, 28, 28, 64), (1, 128, 14, 14, 128), (1, 256, 8, 8, 96)])
+def test_conv2d_winograd_error_within_twice_naive_float32(conv_algorithm, shape):
+    """Winograd's rounding error at network sizes: within twice the float32 direct sum's error
+    against float64, forward and data gradient, with inputs like a network's (standard normal,
+    He-scaled weights). F(4x4, 3x3) misses this by 6-13x (benchmarks/winograd_error.py), so
+    deepkern has F(2x2) only (benchmarks/results/2026-12-03-cpu-conv.md)."""
+    conv_algorithm("winograd")
+    n, c, h, w_, k = shape
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((n, c, h, w_)).astype(np.float32)
+    w = (rng.standard_normal((k, c, 3, 3)) * np.sqrt(2 / (9 * c))).astype(np.float32)
+    assert_matches_reference(ops.conv2d(x, w, padding=1), lambda x, w: ref.conv2d(x, w, padding=1), x, w)
+    g = rng.standard_normal((n, k, h, w_)).astype(np.float32)
+    gx = ops.conv2d_backward(g, x, w, padding=1, need_weight=False, need_bias=False)[0]
+    assert_matches_reference(gx, lambda g, x, w: ref.conv2d_backward(g, x, w, padding=1)[0], g, x, w)
+
+
+@given(n=st.integers(0, 3), c=st.integers(1, 20), k=st.integers(1, 20), h=st.integers(1, 14),
+       w=st.integers(1, 14), pad=st.tuples(st.integers(0, 2), st.integers(0, 2)), seed=st.integers(0, 2**31 - 1))
+def test_conv2d_winograd_random_shapes(n, c, k, h, w, pad, seed):
+    assume(h + 2 * pad[0] >= 3 and w + 2 * pad[1] >= 3)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+    wt = rng.standard_normal((k, c, 3, 3)).astype(np.float32)
+    dk._cpu.set_conv_algorithm("winograd")
+    try:
+        y = ops.conv2d(x, wt, padding=pad)
+        g = rng.standard_normal(y.shape).astype(np.float32)
+        gx = ops.conv2d_backward(g, x, wt, padding=pad, need_weight=False, need_bias=False)[0]
+    finally:
+        dk._cpu.set_conv_algorithm(None)
+    assert_matches_reference(y, lambda x, wt: ref.conv2d(x, wt, padding=pad), x, wt)
+    assert_matches_reference(gx, lambda g, x, wt: ref.conv2d_backward(g, x, wt, padding=pad)[0], g, x, wt)
+
+
+def test_conv2d_winograd_gradcheck(conv_algorithm):
+    conv_algorithm("winograd")
+    rng = np.random.default_rng(13)
+    x, w, b = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    gradcheck(lambda x, w, b: F.conv2d(x, w, b, padding=1), x, w, b)
+
+
+def test_conv2d_winograd_same_result_for_any_thread_count(conv_algorithm):
+    conv_algorithm("winograd")
+    rng = np.random.default_rng(14)
+    x = rng.standard_normal((3, 20, 30, 30)).astype(np.float32)
+    w = rng.standard_normal((24, 20, 3, 3)).astype(np.float32)
+    g = rng.standard_normal((3, 24, 30, 30)).astype(np.float32)
+    old = dk.get_num_threads()
+    try:
+        results = []
+        for n in (1, 2, 3):
+            dk.set_num_threads(n)
+            results.append((ops.conv2d(x, w, padding=1), ops.conv2d_backward(g, x, w, padding=1)[0]))
+    finally:
+        dk.set_num_threads(old)
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_conv2d_winograd_nonfinite_values_stay_where_direct_convolution_puts_them(conv_algorithm):
+    """A NaN or inf (or a value the transform would overflow) makes the pass convolve directly:
+    Winograd would spread it over its whole tile."""
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal((1, 16, 12, 12)).astype(np.float32)
+    w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
+    x[0, 3, 5, 5] = np.nan
+    x[0, 4, 0, 11] = np.inf
+    conv_algorithm("im2col")
+    want = ops.conv2d(x, w, padding=1), ops.conv2d_backward(x, x, w, padding=1)[0]
+    conv_algorithm("winograd")
+    got = ops.conv2d(x, w, padding=1), ops.conv2d_backward(x, x, w, padding=1)[0]
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+        np.testing.assert_array_equal(np.isinf(a), np.isinf(b))
+    big = np.full((1, 16, 8, 8), 1e38, np.float32)  # finite products, but the transform's 4x overflows
+    wb = np.full((16, 16, 3, 3), 1e-3, np.float32)
+    y = ops.conv2d(big, wb, padding=1)
+    assert np.isfinite(y).all()
+    w[2, 1, 0, 0] = np.inf
+    y = ops.conv2d(np.ones_like(x), w, padding=1)
+    conv_algorithm("im2col")
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(ops.conv2d(np.ones_like(x), w, padding=1)))
+
+
+def test_set_conv_algorithm_rejects_unknown_names():
+    with pytest.raises(ValueError, match="set_conv_algorithm: algorithm must be 'im2col', 'winograd' or None"):
+        dk._cpu.set_conv_algorithm("fft")
+
+
+def test_workspace_scratch_is_reused_per_thread_and_dtype():
+    """Convolution and RNN workspaces come from one buffer per thread and dtype, grown to the
+    largest request: a second call writes pages already mapped."""
+    import threading
+
+    from deepkern._backend import scratch
+    a = scratch(np, 1000, np.float32)
+    b = scratch(np, 10, np.float32)
+    assert a.shape == (1000,) and b.shape == (10,) and np.shares_memory(a, b)
+    grown = scratch(np, 5000, np.float32)
+    assert grown.shape == (5000,) and np.shares_memory(grown, scratch(np, 3000, np.float32))
+    assert not np.shares_memory(grown, scratch(np, 10, np.float64))
+    assert scratch(np, 0, np.float32).shape == (0,)
+    other = []
+    t = threading.Thread(target=lambda: other.append(scratch(np, 10, np.float32)))
+    t.start()
+    t.join()
+    assert not np.shares_memory(other[0], grown)

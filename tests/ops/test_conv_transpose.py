@@ -312,3 +312,26 @@ def test_conv_transpose2d_layer_matches_torch_state_dict():
     x = np.random.default_rng(1).standard_normal((2, 4, 5, 5))
     np.testing.assert_allclose(layer(dk.Tensor(x)).data, tl(torch.tensor(x)).detach().numpy(), rtol=1e-10,
                                atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("x_shape, w_shape, padding", [
+    ((2, 24, 9, 11), (24, 20, 3, 3), 1),   # forward on conv2d's Winograd data gradient
+    ((1, 5, 4, 3), (5, 7, 3, 3), 0),       # output larger than the input, partial tiles
+    ((3, 17, 6, 6), (17, 3, 3, 3), 2),
+])
+def test_conv_transpose2d_winograd_matches_reference(dtype, x_shape, w_shape, padding):
+    dk._cpu.set_conv_algorithm("winograd")
+    try:
+        rng = np.random.default_rng(8)
+        x = rng.standard_normal(x_shape).astype(dtype)
+        w = rng.standard_normal(w_shape).astype(dtype)
+        b = rng.standard_normal(w_shape[1]).astype(dtype)
+        y = ops.conv_transpose2d(x, w, b, padding=padding)
+        assert_matches_reference(y, lambda x, w, b: ref.conv_transpose2d(x, w, b, padding=padding), x, w, b)
+        g = rng.standard_normal(y.shape).astype(dtype)
+        grads = ops.conv_transpose2d_backward(g, x, w, padding=padding)
+        assert_matches_reference(grads, lambda g, x, w: ref.conv_transpose2d_backward(g, x, w, padding=padding),
+                                 g, x, w)
+    finally:
+        dk._cpu.set_conv_algorithm(None)

@@ -11,7 +11,7 @@ gradient, its data gradient conv2d's forward).
 from __future__ import annotations
 
 from .. import _checks
-from .._backend import kernels
+from .._backend import kernels, scratch
 
 
 def _resolve(op, x_shape, w_shape, stride, padding, dilation, groups):
@@ -54,7 +54,7 @@ def _resolve(op, x_shape, w_shape, stride, padding, dilation, groups):
 def _workspace(xp, k, which, x_shape, w_shape, geo, dtype):
     stride, pad, dilation, groups, _ = geo
     size = k.conv2d_workspace_size(which, tuple(x_shape), tuple(w_shape), stride, pad, dilation, groups)
-    return xp.empty(int(size), dtype=dtype)
+    return scratch(xp, size, dtype)
 
 
 def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, out=None):
@@ -146,7 +146,7 @@ def _resolve_transpose(op, x_shape, w_shape, stride, padding, output_padding, di
 
 def _transpose_workspace(xp, k, which, x_shape, w_shape, geo, dtype):
     size = k.conv_transpose2d_workspace_size(which, tuple(x_shape), tuple(w_shape), *geo[:5])
-    return xp.empty(int(size), dtype=dtype)
+    return scratch(xp, size, dtype)
 
 
 def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1, out=None):

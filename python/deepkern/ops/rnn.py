@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _checks
-from .._backend import array_module, is_array, kernels
+from .._backend import array_module, is_array, kernels, scratch
 
 _GATES = {"rnn_tanh": 1, "rnn_relu": 1, "gru": 3, "lstm": 4}
 _SAVED = {"rnn_tanh": 0, "rnn_relu": 0, "gru": 4, "lstm": 4}
@@ -87,7 +87,7 @@ def _run_forward(op, cell, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
     cs = xp.empty((T, B, H), dtype=x.dtype) if cell == "lstm" else None
     saved = xp.empty((T, B, _SAVED[cell] * H), dtype=x.dtype) if _SAVED[cell] else None
     n_work = k.rnn_workspace_size(cell, T, B, H, False)
-    work = xp.empty(n_work, dtype=x.dtype) if n_work else None
+    work = scratch(xp, n_work, x.dtype) if n_work else None
     k.rnn_forward(cell, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, bool(reverse), hs, cs, saved, work)
     last = 0 if reverse else T - 1
     h_n = hs[last].copy() if T else h0.copy()
@@ -132,7 +132,7 @@ def _run_backward(op, cell, grad_output, grad_h_n, grad_c_n, x, h0, c0, w_ih, w_
     db_ih = xp.empty(G * H, dtype=x.dtype) if need_bias else None
     db_hh = xp.empty(G * H, dtype=x.dtype) if need_bias else None
     n_work = k.rnn_workspace_size(cell, T, B, H, True)
-    work = xp.empty(n_work, dtype=x.dtype) if n_work else None
+    work = scratch(xp, n_work, x.dtype) if n_work else None
     k.rnn_backward(cell, x, h0, c0, w_ih, w_hh, lengths, bool(reverse), hs, cs, gates, grad_output, grad_h_n,
                    grad_c_n, dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh, work)
     return dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh
