@@ -109,20 +109,19 @@ def test_target_network_synced_every_c_steps():
     config = rl.DQNConfig(loss="mse", total_steps=25, target_update=10, learning_starts=1, batch_size=4,
                           buffer_size=100, hidden=(8,), lr=0.05)
     agent = _agent(config)
-    syncs, snapshots = [], {}
+    syncs = []
     real_sync = agent.sync_target
     agent.sync_target = lambda: (syncs.append(agent.step), real_sync())
-
-    def checkpoint(a):
-        snapshots[a.step] = {k: v.copy() for k, v in a.online.state_dict().items()}
-
-    agent.fit(Corridor(), agent.make_buffer(np.float32), checkpoint=checkpoint, checkpoint_every=10)
-    assert syncs == [10, 20]
+    env, buffer = Corridor(), agent.make_buffer(np.float32)
+    agent.fit(env, buffer, until=20)
+    at_20 = {k: v.copy() for k, v in agent.online.state_dict().items()}
+    agent.fit(env, buffer)  # continues the same episode to step 25
+    assert syncs == [10, 20] and agent.step == 25 and agent.updates == 25
     target, online = agent.target.state_dict(), agent.online.state_dict()
-    for k, v in snapshots[20].items():
+    for k, v in at_20.items():
         np.testing.assert_array_equal(target[k], v)   # θ⁻ = θ as of step 20
-    assert any(not np.array_equal(online[k], v) for k, v in snapshots[20].items())  # θ moved since
-    assert agent.updates == 25
+    assert any(not np.array_equal(online[k], v) for k, v in at_20.items())  # θ moved since
+    assert len(buffer) == 25  # one episode-continuing stream: no transition lost at the cut
 
 
 def test_epsilon_is_linear_in_steps():
@@ -136,31 +135,29 @@ def test_checkpoint_and_resume(tmp_path):
     config = rl.DQNConfig(loss="mse", total_steps=60, learning_starts=5, batch_size=8, buffer_size=200,
                           target_update=7, eps_decay_steps=50, hidden=(8,))
     path = tmp_path / "dqn.ckpt"
-
-    def save(agent, buffer):
-        dk.save({"agent": agent.state_dict(), "buffer": buffer.state_dict()}, path)
-
-    first = _agent(dataclasses.replace(config, total_steps=30))
-    buffer = first.make_buffer(np.float32)
-    first.fit(Corridor(), buffer, checkpoint=lambda a: save(a, buffer), checkpoint_every=15)
+    first = _agent(config)
+    env, buffer = Corridor(), first.make_buffer(np.float32)
+    first.fit(env, buffer, until=30)
+    dk.save({"agent": first.state_dict(), "buffer": buffer.state_dict()}, path)
     state = dk.load(path)
 
     second = _agent(config, seed=123)  # other seed and init: everything comes from the checkpoint
     second.load_state_dict(state["agent"])
-    assert second.step == 30 and second.updates == first.updates and second.seed == 0
+    assert second.step == 30 and second.updates == first.updates == 26 and second.seed == 0
     assert second.epsilon(second.step) == pytest.approx(first.epsilon(30))
-    for (k, v), w in zip(second.online.state_dict().items(), first.online.state_dict().values()):
-        np.testing.assert_array_equal(v, w, err_msg=k)
-    for k, v in second.target.state_dict().items():
-        np.testing.assert_array_equal(v, first.target.state_dict()[k])
+    for name in ("online", "target"):
+        ours, theirs = getattr(second, name).state_dict(), getattr(first, name).state_dict()
+        for k in theirs:
+            np.testing.assert_array_equal(ours[k], theirs[k], err_msg=f"{name}.{k}")
     np.testing.assert_array_equal(second.optimizer.state[second.online[0].weight]["exp_avg"],
                                   first.optimizer.state[first.online[0].weight]["exp_avg"])
+    assert second.episode_returns == first.episode_returns
     assert second.rng.random() == first.rng.random()
     buffer2 = second.make_buffer(np.float32)
     buffer2.load_state_dict(state["buffer"])
-    assert len(buffer2) == len(buffer)
+    assert len(buffer2) == len(buffer) == 30
     second.fit(Corridor(), buffer2)
-    assert second.step == 60 and second.updates == 60 - 5 + 1
+    assert second.step == 60 and second.updates == 56
     with pytest.raises(ValueError, match="checkpoint is for observations"):
         rl.DQN((3,), 2, config).load_state_dict(state["agent"])
 

@@ -58,9 +58,9 @@ def test_value_iteration_on_the_chain():
 
 def test_converges_to_value_iteration():
     env = ChainMDP()
-    agent = rl.QLearning(env.n_states, env.n_actions, alpha=0.5, gamma=0.9, seed=0)
     # Q-learning is off-policy: a uniformly random behaviour (ε = 1) visits every pair often.
-    agent.fit(env, episodes=600, epsilon=lambda episode: 1.0)
+    agent = rl.QLearning(env.n_states, env.n_actions, alpha=0.5, gamma=0.9, epsilon=1.0, seed=0)
+    agent.fit(env, until=6000)
     np.testing.assert_allclose(agent.q, rl.value_iteration(env.P, gamma=0.9), atol=1e-6)
     assert [agent.greedy_action(s) for s in range(4)] == [1, 1, 1, 1]
 
@@ -75,15 +75,28 @@ def test_epsilon_schedule_and_greedy_ties():
     assert {agent.act(0, epsilon=0.0) for _ in range(50)} == {2}
 
 
+def test_fit_counts_steps_and_continues_episodes():
+    env = ChainMDP()
+    agent = rl.QLearning(5, 2, epsilon=rl.LinearSchedule(1.0, 0.0, 100), seed=0)
+    agent.fit(env, until=37)
+    agent.fit(env, until=300)  # the episode in progress at step 37 goes on
+    assert agent.step == 300
+    steps = [s for s, _ in agent.episode_returns]
+    lengths = np.diff([0] + steps)
+    assert all(4 <= n <= 50 for n in lengths)  # no episode was cut at step 37
+    assert agent.episode_returns[-1][1] == pytest.approx(1.0 - 3 * 0.01)  # greedy at the end: 4 steps right
+
+
 def test_state_dict_round_trip(tmp_path):
     import deepkern as dk
     env = ChainMDP()
     agent = rl.QLearning(5, 2, seed=3)
-    agent.fit(env, episodes=20)
+    agent.fit(env, until=200)
     dk.save(agent.state_dict(), tmp_path / "q.ckpt")
     other = rl.QLearning(5, 2, seed=99)
     other.load_state_dict(dk.load(tmp_path / "q.ckpt"))
     np.testing.assert_array_equal(other.q, agent.q)
+    assert other.step == 200 and other.episode_returns == agent.episode_returns
     assert [other.act(0, 0.5) for _ in range(20)] == [agent.act(0, 0.5) for _ in range(20)]
     with pytest.raises(ValueError, match="q has shape"):
         rl.QLearning(4, 2).load_state_dict(agent.state_dict())
@@ -103,8 +116,9 @@ def test_bad_arguments(kwargs, match):
 def test_deterministic_frozenlake_is_solved():
     pytest.importorskip("gymnasium")
     env = rl.make_env("FrozenLake-v1", is_slippery=False)
-    agent = rl.QLearning(16, 4, alpha=0.5, gamma=0.95, seed=0)
-    returns = agent.fit(env, episodes=400, seed=0)
+    agent = rl.QLearning(16, 4, alpha=0.5, gamma=0.95, epsilon=rl.LinearSchedule(1.0, 0.05, 3000), seed=0)
+    agent.fit(env, until=6000)
+    returns = np.array([r for _, r in agent.episode_returns])
     assert returns[:50].mean() < 0.2  # random play rarely reaches the goal
     success = rl.evaluate_policy(env, agent.greedy_action, episodes=10, seed=1)
     assert success.tolist() == [1.0] * 10

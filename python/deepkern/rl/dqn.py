@@ -164,8 +164,9 @@ class DQN:
     """Online and target networks, optimizer, ε schedule, step counter and the run's records.
 
     ``fit(env, buffer)`` trains for ``config.total_steps`` environment steps in all (a resumed
-    agent continues from ``self.step``); ``state_dict()`` holds everything a resume needs
-    except the replay buffer, which is saved separately if wanted.
+    agent continues from ``self.step``; ``fit(..., until=k)`` stops at step k); ``state_dict()``
+    holds everything a resume needs except the replay buffer, which is saved separately if
+    wanted. Build the agent after ``dk.manual_seed(seed)`` for reproducible initial weights.
     """
 
     def __init__(self, obs_shape, n_actions: int, config: DQNConfig = None, seed: int = 0, device: str = "cpu",
@@ -192,6 +193,7 @@ class DQN:
         self.evaluations = []         # (step, mean return, std) of each evaluation
         self.train_time = 0.0         # seconds in fit (wall), summed over resumes
         self.solved = None            # (step, mean return) of the confirmed evaluation that stopped fit
+        self._episode = None          # (env, observation, return so far, lives) of the episode in progress
 
     # ---- acting ----------------------------------------------------------------------------------
     def _input(self, obs):
@@ -248,26 +250,29 @@ class DQN:
         stack = self.obs_shape[0] if len(self.obs_shape) == 3 else 1
         return ReplayBuffer(self.config.buffer_size, self.obs_shape, dtype=dtype, frame_stack=stack)
 
-    def fit(self, env, buffer: ReplayBuffer, eval_env=None, checkpoint=None, checkpoint_every: int = 0,
-            progress=None, stop_at_return: float = None, confirm_episodes: int = 100):
-        """Train until ``config.total_steps`` environment steps (from ``self.step``).
+    def fit(self, env, buffer: ReplayBuffer, until: int = None, eval_env=None, progress=None,
+            stop_at_return: float = None, confirm_episodes: int = 100) -> bool:
+        """Train from ``self.step`` to environment step ``until`` (default ``config.total_steps``).
 
-        Every ``config.eval_every`` steps (and at the end) ``eval_env`` (if given) is played for
-        ``config.eval_episodes`` episodes with ε = ``config.eval_epsilon``. With
+        A later call with the same env continues the episode in progress, so a run can be cut
+        into stretches with a checkpoint after each (a resumed agent starts a new episode).
+        Every ``config.eval_every`` steps and at ``config.total_steps``, ``eval_env`` (if given)
+        is played for ``config.eval_episodes`` episodes with ε = ``config.eval_epsilon``. With
         ``stop_at_return``, an evaluation whose mean reaches it is confirmed over
-        ``confirm_episodes`` more episodes, and training stops when that mean reaches it too
-        (``self.solved`` then holds (step, mean return))
-        ``checkpoint(agent)`` is called every ``checkpoint_every`` steps and at the end;
-        ``progress(agent, info)`` after every episode and evaluation. Returns self.
+        ``confirm_episodes`` more episodes; when that mean reaches it too, training stops and
+        ``self.solved`` holds (step, mean return). ``progress(agent, info)`` is called after
+        every episode and evaluation. Returns whether the run is solved.
         """
         c = self.config
+        until = c.total_steps if until is None else min(int(until), c.total_steps)
         begin = time.perf_counter()
-        obs, info = env.reset(seed=self.seed + self.step)
-        buffer.start(obs)
-        lives = info.get("lives")
-        episode_return = 0.0
+        if self._episode is None or self._episode[0] is not env:
+            obs, info = env.reset(seed=self.seed + self.step)
+            buffer.start(obs)
+            self._episode = (env, obs, 0.0, info.get("lives"))
+        _, obs, episode_return, lives = self._episode
         try:
-            while self.step < c.total_steps:
+            while self.step < until and self.solved is None:
                 action = self.act(obs, self.epsilon(self.step))
                 next_obs, reward, terminated, truncated, info = env.step(action)
                 self.step += 1
@@ -285,40 +290,31 @@ class DQN:
                     obs, info = env.reset()
                     lives = info.get("lives")
                     buffer.start(obs)
-                if self.step >= c.learning_starts and self.step % c.train_freq == 0 and len(buffer):
+                self._episode = (env, obs, episode_return, lives)
+                if self.step >= c.learning_starts and self.step % c.train_freq == 0:
                     self.last_loss = self.learn(*buffer.sample(c.batch_size, self.rng))
                 if self.step % c.target_update == 0:
                     self.sync_target()
-                solved = False
                 if eval_env is not None and (self.step % c.eval_every == 0 or self.step == c.total_steps):
-                    solved = self._evaluate(eval_env, progress, stop_at_return, confirm_episodes)
-                if checkpoint is not None and ((checkpoint_every and self.step % checkpoint_every == 0)
-                                               or self.step == c.total_steps or solved):
-                    self.train_time += time.perf_counter() - begin
-                    begin = time.perf_counter()
-                    checkpoint(self)
-                if solved:
-                    break
+                    self._evaluate(eval_env, progress, stop_at_return, confirm_episodes)
         finally:
             self.train_time += time.perf_counter() - begin
-        return self
+        return self.solved is not None
 
-    def _evaluate(self, eval_env, progress, stop_at_return, confirm_episodes) -> bool:
+    def _evaluate(self, eval_env, progress, stop_at_return, confirm_episodes) -> None:
         c = self.config
         returns = evaluate(eval_env, self, c.eval_episodes, c.eval_epsilon, seed=10_000 + self.step)
         self.evaluations.append((self.step, float(returns.mean()), float(returns.std())))
         if progress is not None:
             progress(self, {"eval_return": float(returns.mean()), "eval_std": float(returns.std())})
         if stop_at_return is None or returns.mean() < stop_at_return:
-            return False
+            return
         returns = evaluate(eval_env, self, confirm_episodes, c.eval_epsilon, seed=20_000 + self.step)
         if progress is not None:
             progress(self, {"confirm_return": float(returns.mean()), "confirm_std": float(returns.std()),
                             "confirm_episodes": int(confirm_episodes)})
-        if returns.mean() < stop_at_return:
-            return False
-        self.solved = (self.step, float(returns.mean()))
-        return True
+        if returns.mean() >= stop_at_return:
+            self.solved = (self.step, float(returns.mean()))
 
     # ---- checkpoints -------------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -328,7 +324,7 @@ class DQN:
                 "seed": self.seed, "rng": self.rng.bit_generator.state,
                 "episode_returns": np.asarray(self.episode_returns, dtype=np.float64).reshape(-1, 2),
                 "evaluations": np.asarray(self.evaluations, dtype=np.float64).reshape(-1, 3),
-                "train_time": self.train_time}
+                "train_time": self.train_time, "solved": None if self.solved is None else list(self.solved)}
 
     def load_state_dict(self, state: dict) -> None:
         if tuple(state["obs_shape"]) != self.obs_shape or int(state["n_actions"]) != self.n_actions:
@@ -342,6 +338,8 @@ class DQN:
         self.episode_returns = [(int(s), float(r)) for s, r in np.asarray(state["episode_returns"])]
         self.evaluations = [(int(s), float(m), float(d)) for s, m, d in np.asarray(state["evaluations"])]
         self.train_time = float(state["train_time"])
+        self.solved = None if state["solved"] is None else (int(state["solved"][0]), float(state["solved"][1]))
+        self._episode = None
 
 
 def evaluate(env, agent: DQN, episodes: int, epsilon: float = 0.0, seed=None) -> np.ndarray:

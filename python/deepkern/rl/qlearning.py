@@ -4,10 +4,11 @@
 
 with the bracket's bootstrap term dropped on a terminal step (the episode really ended; a time
 limit's truncation still bootstraps). Behaviour is ε-greedy with ε from a schedule over
-episodes; greedy ties are broken at random so an all-zero row does not always pick action 0.
+environment steps; greedy ties are broken at random so an all-zero row does not always pick action 0.
 
-    agent = QLearning(env.observation_space.n, env.action_space.n, alpha=0.1, gamma=0.99, seed=0)
-    returns = agent.fit(env, episodes=20000, epsilon=LinearSchedule(1.0, 0.01, 10000))
+    agent = QLearning(env.observation_space.n, env.action_space.n, alpha=0.1, gamma=0.99,
+                      epsilon=LinearSchedule(1.0, 0.01, 300_000), seed=0)
+    agent.fit(env, until=600_000)                 # environment steps
     success = evaluate_policy(env, agent.greedy_action, episodes=1000, seed=1).mean()
 """
 from __future__ import annotations
@@ -20,9 +21,15 @@ __all__ = ["QLearning", "evaluate_policy", "value_iteration"]
 
 
 class QLearning:
-    """A Q-table (n_states, n_actions) of float64, zero-initialized, updated in place."""
+    """A Q-table (n_states, n_actions) of float64, zero-initialized, updated in place.
 
-    def __init__(self, n_states: int, n_actions: int, alpha: float = 0.1, gamma: float = 0.99, seed=None):
+    ``epsilon`` is ε, a number or a schedule over environment steps (e.g. LinearSchedule);
+    ``fit`` counts steps in ``self.step`` and records ``self.episode_returns`` as (step at the
+    episode's end, return) pairs.
+    """
+
+    def __init__(self, n_states: int, n_actions: int, alpha: float = 0.1, gamma: float = 0.99, epsilon=0.1,
+                 seed: int = 0):
         for name, v in (("n_states", n_states), ("n_actions", n_actions)):
             if int(v) != v or v < 1:
                 raise ValueError(f"QLearning: {name} must be a positive int, got {v!r}")
@@ -32,7 +39,12 @@ class QLearning:
             raise ValueError(f"QLearning: gamma must be in [0, 1], got {gamma}")
         self.q = np.zeros((int(n_states), int(n_actions)))
         self.alpha, self.gamma = float(alpha), float(gamma)
+        self.epsilon = epsilon if callable(epsilon) else LinearSchedule(epsilon, epsilon, 0)
+        self.seed = int(seed)
         self.rng = np.random.default_rng(seed)
+        self.step = 0
+        self.episode_returns = []
+        self._episode = None  # (env, state, return so far) of the episode in progress
 
     def update(self, state: int, action: int, reward: float, next_state: int, terminated: bool) -> float:
         """One Bellman update of Q(state, action); returns the TD error r + γ max Q(s') − Q(s, a)."""
@@ -53,37 +65,33 @@ class QLearning:
             return int(self.rng.integers(self.q.shape[1]))
         return self.greedy_action(state)
 
-    def fit(self, env, episodes: int, epsilon=None, seed=None, start_episode: int = 0, progress=None):
-        """Run ``episodes`` ε-greedy episodes in a gymnasium env with Discrete spaces, updating
-        after every step. ``epsilon`` maps the episode index to ε (default: 1 → 0.01 over the
-        first half). ``seed`` seeds the env's first reset. ``progress(episode, return)`` is
-        called after each episode. Returns the undiscounted return of each episode (episodes,)."""
-        episodes = int(episodes)
-        if episodes < 0:
-            raise ValueError(f"QLearning.fit: episodes must be >= 0, got {episodes}")
-        if epsilon is None:
-            epsilon = LinearSchedule(1.0, 0.01, episodes // 2)
-        returns = np.zeros(episodes)
-        if seed is not None:
-            env.reset(seed=int(seed))
-        for i in range(episodes):
-            eps = epsilon(start_episode + i)
-            state, _ = env.reset()
-            total, done = 0.0, False
-            while not done:
-                action = self.act(state, eps)
-                next_state, reward, terminated, truncated, _ = env.step(action)
-                self.update(state, action, reward, next_state, terminated)
-                total += reward
-                state, done = next_state, terminated or truncated
-            returns[i] = total
-            if progress is not None:
-                progress(start_episode + i, total)
-        return returns
+    def fit(self, env, until: int, progress=None) -> None:
+        """Act ε-greedily in a gymnasium env with Discrete spaces from ``self.step`` to
+        environment step ``until``, updating after every step. A later call with the same env
+        continues the episode in progress; the first reset is seeded with ``seed + step``.
+        ``progress(agent, episode_return)`` is called after each episode."""
+        if self._episode is None or self._episode[0] is not env:
+            state, _ = env.reset(seed=self.seed + self.step)
+            self._episode = (env, state, 0.0)
+        _, state, total = self._episode
+        while self.step < until:
+            action = self.act(state, self.epsilon(self.step))
+            next_state, reward, terminated, truncated, _ = env.step(action)
+            self.update(state, action, reward, next_state, terminated)
+            self.step += 1
+            total += reward
+            state = next_state
+            if terminated or truncated:
+                self.episode_returns.append((self.step, total))
+                if progress is not None:
+                    progress(self, total)
+                state, total = env.reset()[0], 0.0
+        self._episode = (env, state, total)
 
     def state_dict(self) -> dict:
-        return {"q": self.q.copy(), "alpha": self.alpha, "gamma": self.gamma,
-                "rng": self.rng.bit_generator.state}
+        return {"q": self.q.copy(), "alpha": self.alpha, "gamma": self.gamma, "seed": self.seed, "step": self.step,
+                "rng": self.rng.bit_generator.state,
+                "episode_returns": np.asarray(self.episode_returns, dtype=np.float64).reshape(-1, 2)}
 
     def load_state_dict(self, state: dict) -> None:
         q = np.asarray(state["q"])
@@ -91,7 +99,10 @@ class QLearning:
             raise ValueError(f"QLearning.load_state_dict: q has shape {q.shape}, expected {self.q.shape}")
         self.q = q.astype(np.float64, copy=True)
         self.alpha, self.gamma = float(state["alpha"]), float(state["gamma"])
+        self.seed, self.step = int(state["seed"]), int(state["step"])
         self.rng.bit_generator.state = state["rng"]
+        self.episode_returns = [(int(s), float(r)) for s, r in np.asarray(state["episode_returns"])]
+        self._episode = None
 
 
 def evaluate_policy(env, policy, episodes: int, seed=None) -> np.ndarray:
