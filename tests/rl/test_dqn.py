@@ -11,22 +11,27 @@ from deepkern import nn, rl
 
 class Corridor:
     """A gymnasium-style env with vector observations: position x in [-1, 1] observed as
-    (x, 1); action 1 moves right by 0.25, action 0 left. Reaching x >= 1 pays 1 and ends;
-    every 20 steps the episode is truncated."""
+    (x, 1); action 1 moves right by 0.25, action 0 left, but one move in five (drawn from the
+    reset's seed) goes the other way. Reaching x >= 1 pays 1 and ends; every 20 steps the
+    episode is truncated."""
 
     def __init__(self):
         import types
         self.action_space = types.SimpleNamespace(n=2)
+        self.rng = np.random.default_rng()
 
     def _obs(self):
         return np.array([self.x, 1.0], np.float32)
 
     def reset(self, seed=None, options=None):
+        if seed is not None:
+            self.rng = np.random.default_rng(seed)
         self.x, self.t = 0.0, 0
         return self._obs(), {}
 
     def step(self, action):
-        self.x = float(np.clip(self.x + (0.25 if action == 1 else -0.25), -1, 1))
+        move = 0.25 if action == 1 else -0.25
+        self.x = float(np.clip(self.x + (-move if self.rng.random() < 0.2 else move), -1, 1))
         self.t += 1
         done = self.x >= 1.0
         return self._obs(), float(done), done, self.t >= 20 and not done, {}
@@ -131,33 +136,48 @@ def test_epsilon_is_linear_in_steps():
     assert 150 < explored < 250  # ε = 1: uniformly random among 2 actions
 
 
-def test_checkpoint_and_resume(tmp_path):
-    config = rl.DQNConfig(loss="mse", total_steps=60, learning_starts=5, batch_size=8, buffer_size=200,
-                          target_update=7, eps_decay_steps=50, hidden=(8,))
-    path = tmp_path / "dqn.ckpt"
+def _same_state(a, b, where="state"):
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for k in a:
+            _same_state(a[k], b[k], f"{where}[{k!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _same_state(x, y, f"{where}[{i}]")
+    else:
+        np.testing.assert_array_equal(a, b, err_msg=where)
+
+
+def test_resume_takes_exactly_the_steps_of_an_uninterrupted_run(tmp_path):
+    config = rl.DQNConfig(loss="mse", total_steps=70, learning_starts=5, batch_size=8, buffer_size=200,
+                          target_update=7, eps_decay_steps=50, hidden=(8,), eval_every=20, eval_episodes=2)
+    whole = _agent(config)
+    whole_buffer = whole.make_buffer(np.float32)
+    whole.fit(Corridor(), whole_buffer, eval_env=Corridor())
+
     first = _agent(config)
     env, buffer = Corridor(), first.make_buffer(np.float32)
-    first.fit(env, buffer, until=30)
-    dk.save({"agent": first.state_dict(), "buffer": buffer.state_dict()}, path)
-    state = dk.load(path)
+    first.fit(env, buffer, until=33, eval_env=Corridor())  # mid-episode
+    assert first.episodes.actions  # an episode is in progress at the cut
+    dk.save({"agent": first.state_dict(), "buffer": buffer.state_dict()}, tmp_path / "dqn.ckpt")
+    state = dk.load(tmp_path / "dqn.ckpt")
 
     second = _agent(config, seed=123)  # other seed and init: everything comes from the checkpoint
     second.load_state_dict(state["agent"])
-    assert second.step == 30 and second.updates == first.updates == 26 and second.seed == 0
-    assert second.epsilon(second.step) == pytest.approx(first.epsilon(30))
-    for name in ("online", "target"):
-        ours, theirs = getattr(second, name).state_dict(), getattr(first, name).state_dict()
-        for k in theirs:
-            np.testing.assert_array_equal(ours[k], theirs[k], err_msg=f"{name}.{k}")
-    np.testing.assert_array_equal(second.optimizer.state[second.online[0].weight]["exp_avg"],
-                                  first.optimizer.state[first.online[0].weight]["exp_avg"])
-    assert second.episode_returns == first.episode_returns
-    assert second.rng.random() == first.rng.random()
+    assert second.step == 33 and second.epsilon(second.step) == pytest.approx(first.epsilon(33))
     buffer2 = second.make_buffer(np.float32)
     buffer2.load_state_dict(state["buffer"])
-    assert len(buffer2) == len(buffer) == 30
-    second.fit(Corridor(), buffer2)
-    assert second.step == 60 and second.updates == 56
+    second.fit(Corridor(), buffer2, eval_env=Corridor())  # a new env: the episode is replayed
+    assert second.step == 70 and second.updates == whole.updates == 66
+    _same_state(second.state_dict(), whole.state_dict())
+    _same_state(buffer2.state_dict(), whole_buffer.state_dict())
+    assert [s for s, _, _ in whole.evaluations] == [20, 40, 60, 70] and len(whole.episode_returns) == 3
+
+    third = _agent(config)  # resumed without the buffer: learning waits for 5 new transitions
+    third.load_state_dict(state["agent"])
+    third.fit(Corridor(), third.make_buffer(np.float32), until=40)
+    assert third.updates == first.updates + 40 - 33 - 4
     with pytest.raises(ValueError, match="checkpoint is for observations"):
         rl.DQN((3,), 2, config).load_state_dict(state["agent"])
 

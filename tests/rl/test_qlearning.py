@@ -87,17 +87,22 @@ def test_fit_counts_steps_and_continues_episodes():
     assert agent.episode_returns[-1][1] == pytest.approx(1.0 - 3 * 0.01)  # greedy at the end: 4 steps right
 
 
-def test_state_dict_round_trip(tmp_path):
+def test_resume_takes_exactly_the_steps_of_an_uninterrupted_run(tmp_path):
     import deepkern as dk
-    env = ChainMDP()
-    agent = rl.QLearning(5, 2, seed=3)
-    agent.fit(env, until=200)
+    pytest.importorskip("gymnasium")
+    whole = rl.QLearning(16, 4, epsilon=0.3, seed=3)
+    whole.fit(rl.make_env("FrozenLake-v1"), until=500)
+    agent = rl.QLearning(16, 4, epsilon=0.3, seed=3)
+    agent.fit(rl.make_env("FrozenLake-v1"), until=203)
+    assert agent.episodes.actions  # cut mid-episode
     dk.save(agent.state_dict(), tmp_path / "q.ckpt")
-    other = rl.QLearning(5, 2, seed=99)
+    other = rl.QLearning(16, 4, epsilon=0.3, seed=99)
     other.load_state_dict(dk.load(tmp_path / "q.ckpt"))
     np.testing.assert_array_equal(other.q, agent.q)
-    assert other.step == 200 and other.episode_returns == agent.episode_returns
-    assert [other.act(0, 0.5) for _ in range(20)] == [agent.act(0, 0.5) for _ in range(20)]
+    other.fit(rl.make_env("FrozenLake-v1"), until=500)  # a new env: the slippery episode is replayed
+    np.testing.assert_array_equal(other.q, whole.q)
+    assert other.episode_returns == whole.episode_returns and other.step == 500
+    assert [other.act(0, 0.5) for _ in range(20)] == [whole.act(0, 0.5) for _ in range(20)]
     with pytest.raises(ValueError, match="q has shape"):
         rl.QLearning(4, 2).load_state_dict(agent.state_dict())
 

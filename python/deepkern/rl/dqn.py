@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +27,7 @@ from .. import functional as F
 from .. import nn, optim
 from .._device import to_device
 from ..autograd import Tensor, no_grad
+from .episodes import Episodes
 from .replay import ReplayBuffer
 from .schedules import LinearSchedule
 
@@ -191,9 +191,9 @@ class DQN:
         self.updates = 0              # gradient steps taken
         self.episode_returns = []     # (step at episode end, undiscounted return)
         self.evaluations = []         # (step, mean return, std) of each evaluation
-        self.train_time = 0.0         # seconds in fit (wall), summed over resumes
         self.solved = None            # (step, mean return) of the confirmed evaluation that stopped fit
-        self._episode = None          # (env, observation, return so far, lives) of the episode in progress
+        self.episodes = Episodes(seed)  # the episode stream (seeded resets, replayable)
+        self.last_loss = float("nan")
 
     # ---- acting ----------------------------------------------------------------------------------
     def _input(self, obs):
@@ -254,8 +254,12 @@ class DQN:
             stop_at_return: float = None, confirm_episodes: int = 100) -> bool:
         """Train from ``self.step`` to environment step ``until`` (default ``config.total_steps``).
 
-        A later call with the same env continues the episode in progress, so a run can be cut
-        into stretches with a checkpoint after each (a resumed agent starts a new episode).
+        A later call continues the episode in progress, so a run can be cut into stretches
+        with a checkpoint after each; after a resume the episode is rebuilt by a seeded replay
+        (see ``Episodes``), and with the buffer restored too the run takes exactly the steps
+        of an uninterrupted one. Without it, learning waits until the new buffer holds
+        ``learning_starts`` transitions (at most half its capacity) again.
+
         Every ``config.eval_every`` steps and at ``config.total_steps``, ``eval_env`` (if given)
         is played for ``config.eval_episodes`` episodes with ε = ``config.eval_epsilon``. With
         ``stop_at_return``, an evaluation whose mean reaches it is confirmed over
@@ -265,40 +269,30 @@ class DQN:
         """
         c = self.config
         until = c.total_steps if until is None else min(int(until), c.total_steps)
-        begin = time.perf_counter()
-        if self._episode is None or self._episode[0] is not env:
-            obs, info = env.reset(seed=self.seed + self.step)
-            buffer.start(obs)
-            self._episode = (env, obs, 0.0, info.get("lives"))
-        _, obs, episode_return, lives = self._episode
-        try:
-            while self.step < until and self.solved is None:
-                action = self.act(obs, self.epsilon(self.step))
-                next_obs, reward, terminated, truncated, info = env.step(action)
-                self.step += 1
-                episode_return += float(reward)
-                done = terminated or truncated
-                life_lost = c.life_loss_terminal and lives is not None and info.get("lives", lives) < lives
-                lives = info.get("lives", lives)
-                buffer.add(action, reward, terminated or life_lost, next_obs, done=done)
-                obs = next_obs
-                if done:
-                    self.episode_returns.append((self.step, episode_return))
-                    if progress is not None:
-                        progress(self, {"episode_return": episode_return})
-                    episode_return = 0.0
-                    obs, info = env.reset()
-                    lives = info.get("lives")
-                    buffer.start(obs)
-                self._episode = (env, obs, episode_return, lives)
-                if self.step >= c.learning_starts and self.step % c.train_freq == 0:
-                    self.last_loss = self.learn(*buffer.sample(c.batch_size, self.rng))
-                if self.step % c.target_update == 0:
-                    self.sync_target()
-                if eval_env is not None and (self.step % c.eval_every == 0 or self.step == c.total_steps):
-                    self._evaluate(eval_env, progress, stop_at_return, confirm_episodes)
-        finally:
-            self.train_time += time.perf_counter() - begin
+        warm = max(1, min(c.learning_starts, buffer.capacity // 2))
+        episodes = self.episodes
+        if episodes.attach(env) and not buffer.recording:
+            buffer.start(episodes.obs)
+        while self.step < until and self.solved is None:
+            lives = episodes.info.get("lives")
+            action = self.act(episodes.obs, self.epsilon(self.step))
+            next_obs, reward, terminated, truncated, info = episodes.step(action)
+            self.step += 1
+            done = terminated or truncated
+            life_lost = c.life_loss_terminal and lives is not None and info.get("lives", lives) < lives
+            buffer.add(action, reward, terminated or life_lost, next_obs, done=done)
+            if done:
+                total = episodes.next_episode()
+                self.episode_returns.append((self.step, total))
+                if progress is not None:
+                    progress(self, {"episode_return": total})
+                buffer.start(episodes.obs)
+            if self.step >= c.learning_starts and self.step % c.train_freq == 0 and len(buffer) >= warm:
+                self.last_loss = self.learn(*buffer.sample(c.batch_size, self.rng))
+            if self.step % c.target_update == 0:
+                self.sync_target()
+            if eval_env is not None and (self.step % c.eval_every == 0 or self.step == c.total_steps):
+                self._evaluate(eval_env, progress, stop_at_return, confirm_episodes)
         return self.solved is not None
 
     def _evaluate(self, eval_env, progress, stop_at_return, confirm_episodes) -> None:
@@ -324,7 +318,8 @@ class DQN:
                 "seed": self.seed, "rng": self.rng.bit_generator.state,
                 "episode_returns": np.asarray(self.episode_returns, dtype=np.float64).reshape(-1, 2),
                 "evaluations": np.asarray(self.evaluations, dtype=np.float64).reshape(-1, 3),
-                "train_time": self.train_time, "solved": None if self.solved is None else list(self.solved)}
+                "solved": None if self.solved is None else list(self.solved),
+                "episodes": self.episodes.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         if tuple(state["obs_shape"]) != self.obs_shape or int(state["n_actions"]) != self.n_actions:
@@ -337,9 +332,8 @@ class DQN:
         self.rng.bit_generator.state = state["rng"]
         self.episode_returns = [(int(s), float(r)) for s, r in np.asarray(state["episode_returns"])]
         self.evaluations = [(int(s), float(m), float(d)) for s, m, d in np.asarray(state["evaluations"])]
-        self.train_time = float(state["train_time"])
         self.solved = None if state["solved"] is None else (int(state["solved"][0]), float(state["solved"][1]))
-        self._episode = None
+        self.episodes.load_state_dict(state["episodes"])
 
 
 def evaluate(env, agent: DQN, episodes: int, epsilon: float = 0.0, seed=None) -> np.ndarray:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .episodes import Episodes
 from .schedules import LinearSchedule
 
 __all__ = ["QLearning", "evaluate_policy", "value_iteration"]
@@ -44,7 +45,7 @@ class QLearning:
         self.rng = np.random.default_rng(seed)
         self.step = 0
         self.episode_returns = []
-        self._episode = None  # (env, state, return so far) of the episode in progress
+        self.episodes = Episodes(seed)
 
     def update(self, state: int, action: int, reward: float, next_state: int, terminated: bool) -> float:
         """One Bellman update of Q(state, action); returns the TD error r + γ max Q(s') − Q(s, a)."""
@@ -67,30 +68,26 @@ class QLearning:
 
     def fit(self, env, until: int, progress=None) -> None:
         """Act ε-greedily in a gymnasium env with Discrete spaces from ``self.step`` to
-        environment step ``until``, updating after every step. A later call with the same env
-        continues the episode in progress; the first reset is seeded with ``seed + step``.
+        environment step ``until``, updating after every step. A later call continues the
+        episode in progress (after a resume, by a seeded replay: see ``Episodes``).
         ``progress(agent, episode_return)`` is called after each episode."""
-        if self._episode is None or self._episode[0] is not env:
-            state, _ = env.reset(seed=self.seed + self.step)
-            self._episode = (env, state, 0.0)
-        _, state, total = self._episode
+        episodes = self.episodes
+        episodes.attach(env)
         while self.step < until:
+            state = episodes.obs
             action = self.act(state, self.epsilon(self.step))
-            next_state, reward, terminated, truncated, _ = env.step(action)
+            next_state, reward, terminated, truncated, _ = episodes.step(action)
             self.update(state, action, reward, next_state, terminated)
             self.step += 1
-            total += reward
-            state = next_state
             if terminated or truncated:
+                total = episodes.next_episode()
                 self.episode_returns.append((self.step, total))
                 if progress is not None:
                     progress(self, total)
-                state, total = env.reset()[0], 0.0
-        self._episode = (env, state, total)
 
     def state_dict(self) -> dict:
         return {"q": self.q.copy(), "alpha": self.alpha, "gamma": self.gamma, "seed": self.seed, "step": self.step,
-                "rng": self.rng.bit_generator.state,
+                "rng": self.rng.bit_generator.state, "episodes": self.episodes.state_dict(),
                 "episode_returns": np.asarray(self.episode_returns, dtype=np.float64).reshape(-1, 2)}
 
     def load_state_dict(self, state: dict) -> None:
@@ -102,7 +99,7 @@ class QLearning:
         self.seed, self.step = int(state["seed"]), int(state["step"])
         self.rng.bit_generator.state = state["rng"]
         self.episode_returns = [(int(s), float(r)) for s, r in np.asarray(state["episode_returns"])]
-        self._episode = None
+        self.episodes.load_state_dict(state["episodes"])
 
 
 def evaluate_policy(env, policy, episodes: int, seed=None) -> np.ndarray:

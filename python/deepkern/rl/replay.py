@@ -63,6 +63,11 @@ class ReplayBuffer:
         return self.transitions
 
     @property
+    def recording(self) -> bool:
+        """An episode is open: ``add`` continues it."""
+        return self._open
+
+    @property
     def nbytes(self) -> int:
         return sum(getattr(self, name).nbytes for name in _STATE_ARRAYS)
 
