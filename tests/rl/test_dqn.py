@@ -99,7 +99,7 @@ def test_gradient_norm_is_clipped(monkeypatch):
     def spy(params, max_norm):
         params = list(params)
         seen.append(real(params, max_norm))
-        seen.append(np.sqrt(sum(float((p.grad ** 2).sum()) for p in params)))
+        seen.append(np.sqrt(sum(float((p.grad.data ** 2).sum()) for p in params)))
         return seen[-2]
 
     monkeypatch.setattr(nn.utils, "clip_grad_norm_", spy)
@@ -185,7 +185,7 @@ def test_resume_takes_exactly_the_steps_of_an_uninterrupted_run(tmp_path):
 @pytest.mark.parametrize("field, value, match", [
     ("loss", "l1", "loss must be one of"), ("optimizer", "sgd", "optimizer must be one of"),
     ("gamma", 1.5, "gamma must be in"), ("batch_size", 0, "batch_size must be >= 1"),
-    ("eval_epsilon", -0.1, "eval_epsilon must be in"),
+    ("eval_epsilon", -0.1, "eval_epsilon must be in"), ("max_grad_norm", -1.0, r"max_grad_norm must be >= 0, got -1.0"),
 ])
 def test_config_errors(field, value, match):
     with pytest.raises(ValueError, match=match):

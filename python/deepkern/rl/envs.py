@@ -14,7 +14,7 @@ from __future__ import annotations
 
 __all__ = ["MissingDependency", "make_env", "is_atari", "require_discrete", "INSTALL_HINT", "gymnasium"]
 
-INSTALL_HINT = "pip install 'deepkern[rl]' (gymnasium and ale-py)"
+INSTALL_HINT = "pip install 'deepkern[rl]' (gymnasium, ale-py, OpenCV, pygame)"
 
 
 class MissingDependency(ImportError):
@@ -42,16 +42,20 @@ def _register_ale(gym):
     gym.register_envs(ale_py)
 
 
+def _show(space) -> str:
+    return " ".join(repr(space).split())  # Box reprs pad their bounds with runs of spaces
+
+
 def require_discrete(algorithm: str, env_id: str, env, observations: bool = False):
     """ValueError unless ``env`` has a Discrete action space (and, with ``observations``, a
     Discrete observation space: tabular methods index a table by state)."""
     gym = gymnasium()
     if not isinstance(env.action_space, gym.spaces.Discrete):
         raise ValueError(f"{algorithm}: needs a discrete action space, but {env_id} has actions "
-                         f"{env.action_space!r}")
+                         f"{_show(env.action_space)}")
     if observations and not isinstance(env.observation_space, gym.spaces.Discrete):
         raise ValueError(f"{algorithm}: needs a discrete (tabular) observation space, but {env_id} has "
-                         f"observations {env.observation_space!r}")
+                         f"observations {_show(env.observation_space)}")
 
 
 def make_env(env_id: str, *, render_mode=None, frame_stack: int = 4, noop_max: int = 30, **kwargs):
@@ -70,7 +74,10 @@ def make_env(env_id: str, *, render_mode=None, frame_stack: int = 4, noop_max: i
     except gym.error.Error as e:  # NameNotFound, VersionNotFound, DeprecatedEnv, ...
         raise ValueError(f"unknown environment {env_id!r}: {e}") from None
     if atari:
-        env = gym.wrappers.AtariPreprocessing(env, noop_max=noop_max, frame_skip=4, screen_size=84,
-                                              grayscale_obs=True)
+        try:
+            env = gym.wrappers.AtariPreprocessing(env, noop_max=noop_max, frame_skip=4, screen_size=84,
+                                                  grayscale_obs=True)
+        except gym.error.DependencyNotInstalled:  # it resizes with OpenCV
+            raise MissingDependency(f"Atari preprocessing needs OpenCV: {INSTALL_HINT}") from None
         env = gym.wrappers.FrameStackObservation(env, frame_stack)
     return env
