@@ -1,5 +1,5 @@
 // Losses: fused cross-entropy (log-softmax + NLL) and the elementwise MSE / BCE /
-// BCE-with-logits, forward and backward, float32 and float64.
+// BCE-with-logits / smooth L1 / Huber, forward and backward, float32 and float64.
 //
 // Cross-entropy forward never materializes log-softmax: per row it computes the max M and
 // S = sum exp(x - M), writes the loss (M - x_t) + log S (differences first, so logits of
@@ -166,23 +166,43 @@ DK_INLINE T stable_sigmoid(T a) {
   return a >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
 }
 
+// Smooth L1 / Huber with threshold p: the quadratic branch is taken only for |d| < p, so a
+// NaN difference falls to the linear branch and stays NaN (as PyTorch). Gradients compare d
+// itself (d < -p, d > p), so NaN reaches the middle branch and stays NaN; smooth L1 with
+// p = 0 is the L1 loss, whose gradient at d = 0 is 0 (d * 0 keeps a NaN).
 template <typename T>
-T pointwise_value(PointwiseLoss kind, T a, T b, T pw) {
+T pointwise_value(PointwiseLoss kind, T a, T b, T pw, T p) {
   switch (kind) {
     case PointwiseLoss::mse: return (a - b) * (a - b);
     case PointwiseLoss::bce:
       return -(b * std::max(std::log(a), T(-100)) + (T(1) - b) * std::max(std::log1p(-a), T(-100)));
     case PointwiseLoss::bce_logits: return (T(1) - b) * a + (T(1) + (pw - T(1)) * b) * softplus_neg(a);
+    case PointwiseLoss::smooth_l1: {
+      const T d = std::fabs(a - b);
+      return d < p ? T(0.5) * d * d / p : d - T(0.5) * p;
+    }
+    case PointwiseLoss::huber: {
+      const T d = std::fabs(a - b);
+      return d < p ? T(0.5) * d * d : p * (d - T(0.5) * p);
+    }
   }
   return T(0);
 }
 
 template <typename T>
-T pointwise_grad(PointwiseLoss kind, T a, T b, T pw) {
+T pointwise_grad(PointwiseLoss kind, T a, T b, T pw, T p) {
   switch (kind) {
     case PointwiseLoss::mse: return T(2) * (a - b);
     case PointwiseLoss::bce: return (a - b) / std::max((T(1) - a) * a, T(1e-12));
     case PointwiseLoss::bce_logits: return (T(1) - b) + (T(1) + (pw - T(1)) * b) * (stable_sigmoid(a) - T(1));
+    case PointwiseLoss::smooth_l1: {
+      const T d = a - b;
+      return d < -p ? T(-1) : d > p ? T(1) : p > T(0) ? d / p : d * T(0);
+    }
+    case PointwiseLoss::huber: {
+      const T d = a - b;
+      return d < -p ? -p : d > p ? p : d;
+    }
   }
   return T(0);
 }
@@ -228,10 +248,10 @@ void cross_entropy_backward(const T* logits, const int64_t* target, const T* wei
 
 template <typename T>
 void pointwise_loss_forward(PointwiseLoss kind, const T* a, const T* b, const T* weight, const T* pos_weight,
-                            T* out, int64_t n) {
+                            T param, T* out, int64_t n) {
   parallel_for(0, n, kGrain, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {
-      const T v = pointwise_value(kind, a[i], b[i], pos_weight ? pos_weight[i] : T(1));
+      const T v = pointwise_value(kind, a[i], b[i], pos_weight ? pos_weight[i] : T(1), param);
       out[i] = weight ? weight[i] * v : v;
     }
   });
@@ -239,10 +259,10 @@ void pointwise_loss_forward(PointwiseLoss kind, const T* a, const T* b, const T*
 
 template <typename T>
 void pointwise_loss_backward(PointwiseLoss kind, const T* a, const T* b, const T* weight, const T* pos_weight,
-                             const T* g, bool g_per_elem, T* grad, int64_t n) {
+                             T param, const T* g, bool g_per_elem, T* grad, int64_t n) {
   parallel_for(0, n, kGrain, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {
-      const T d = pointwise_grad(kind, a[i], b[i], pos_weight ? pos_weight[i] : T(1));
+      const T d = pointwise_grad(kind, a[i], b[i], pos_weight ? pos_weight[i] : T(1), param);
       grad[i] = (g_per_elem ? g[i] : g[0]) * (weight ? weight[i] * d : d);
     }
   });
@@ -253,8 +273,9 @@ void pointwise_loss_backward(PointwiseLoss kind, const T* a, const T* b, const T
                                          int64_t, int64_t);                                                     \
   template void cross_entropy_backward<T>(const T*, const int64_t*, const T*, const T*, const T*, const T*,     \
                                           bool, T*, int64_t, int64_t, int64_t, int64_t);                        \
-  template void pointwise_loss_forward<T>(PointwiseLoss, const T*, const T*, const T*, const T*, T*, int64_t);  \
-  template void pointwise_loss_backward<T>(PointwiseLoss, const T*, const T*, const T*, const T*, const T*,     \
+  template void pointwise_loss_forward<T>(PointwiseLoss, const T*, const T*, const T*, const T*, T, T*,         \
+                                          int64_t);                                                             \
+  template void pointwise_loss_backward<T>(PointwiseLoss, const T*, const T*, const T*, const T*, T, const T*,  \
                                            bool, T*, int64_t);
 DK_INSTANTIATE(float)
 DK_INSTANTIATE(double)

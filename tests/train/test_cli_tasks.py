@@ -101,7 +101,7 @@ TINY = {
     "qlearning": lambda d: ["--epsilon-decay-steps", "200", "--eval-episodes", "20"],
     "dqn": lambda d: ["--hidden", "8", "--learning-starts", "20", "--batch-size", "8", "--buffer-size", "500",
                       "--eval-every", "30", "--eval-episodes", "2", "--final-episodes", "2", "--target-return", "none",
-                      "--save-buffer", "--threads", "1", "--loss", "mse"],
+                      "--save-buffer", "--threads", "1"],
 }
 TASKS = sorted(TINY)
 # Tasks that count environment steps (unit "step"): steps per checkpoint of their tiny runs.
