@@ -67,12 +67,26 @@ def test_task_mistakes(tmp_path, capsys):
          r"needs a discrete action space, but Pendulum-v1 has actions Box\(-2.0, 2.0, \(1,\), float32\)"),
         (["train", "dqn", "--env", "FrozenLake-v1"], "deepkern train dqn: --env: ",
          r"dqn needs vector or stacked-frame observations.*use 'deepkern train qlearning'"),
-        (["train", "dqn", "--epsilon-end", "2"], "deepkern train dqn: --epsilon-end: ", "eps_end must be in"),
+        (["train", "dqn", "--epsilon-end", "2"], "deepkern train dqn: --epsilon-end: ", r"must be in \[0, 1\], got 2.0"),
         (["train", "dqn", "--loss", "l1"], "deepkern train dqn: --loss: ", "invalid choice: 'l1'"),
         (["train", "dqn", "--target-return", "high"], "deepkern train dqn: --target-return: ",
          "expected a number or 'none', got 'high'"),
     ]:
         assert_usage_error(run_cli(capsys, argv + ck), prefix, pattern)
+
+
+def test_dqn_stops_at_a_confirmed_target_return(tmp_path, capsys):
+    """No --steps: the preset's total; the run stops at the first evaluation whose mean, confirmed
+    over --final-episodes more episodes, reaches --target-return."""
+    pytest.importorskip("gymnasium")
+    rc, out, err = run_cli(capsys, ["train", "dqn", "--target-return", "5", "--eval-every", "40", "--learning-starts",
+                                    "20", "--hidden", "8", "--final-episodes", "3", "--threads", "1", "--quiet",
+                                    "--checkpoint", str(tmp_path / "d.dk")])
+    assert rc == 0, err
+    assert "trained 40 environment steps" in out
+    assert "solved at step 40: mean return " in out and "over 3 evaluation episodes (target 5" in out
+    ckpt = dk.load(tmp_path / "d.dk")
+    assert ckpt["args"]["steps"] == 100_000 and ckpt["state"]["agent"]["solved"][0] == 40
 
 
 def test_play_writes_gifs_of_trained_agents(tmp_path, capsys):

@@ -134,16 +134,17 @@ class Dqn(Task):
             if getattr(args, opt, None) is None:
                 value = getattr(preset, field)
                 setattr(args, opt, list(value) if isinstance(value, tuple) else value)
+        self.epochs = args.steps  # the framework's total, now that the preset filled it
         if args.checkpoint_every is None:
             args.checkpoint_every = 250_000 if is_atari(args.env) else 10_000
         if args.final_episodes is None:
             args.final_episodes = 10 if is_atari(args.env) else 100
         try:
             config_from_args(args).validate()
-        except ValueError as e:
-            field = str(e).split(": ", 1)[1].split()[0]
+        except ValueError as e:  # "DQNConfig: eps_end must be in [0, 1], got 2.0"
+            field, message = str(e).split(": ", 1)[1].split(" ", 1)
             opt = next((o for o, f in CONFIG_OPTIONS.items() if f == field), field)
-            raise UsageError("--" + opt.replace("_", "-"), str(e).split(": ", 1)[1]) from None
+            raise UsageError("--" + opt.replace("_", "-"), message) from None
 
     def setup(self):
         import time
