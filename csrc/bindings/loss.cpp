@@ -1,4 +1,6 @@
 // Losses: cross-entropy over a class axis and the pointwise losses (loss_kind.h): forward and backward.
+// The pointwise entries take ``param``, the smooth L1 / Huber threshold (beta / delta; unused by
+// the other kinds, which pass 0).
 //
 // Labels are range-checked here when they are on the host, so a direct call never indexes out of
 // bounds. On the GPU (labels in device memory) deepkern.ops checks their range (one device
@@ -109,7 +111,7 @@ void bind_loss(py::module_& m) {
   def(
       m, "pointwise_loss_forward",
       [](Launch launch, const std::string& kind, const TensorView& a, const TensorView& b, const OptView& weight,
-         const OptView& pos_weight, const TensorView& out) {
+         const OptView& pos_weight, double param, const TensorView& out) {
         const char* op = "pointwise_loss_forward";
         const PointwiseLoss k = parse_pointwise_loss(kind);
         check_pointwise(op, a, b, weight, pos_weight);
@@ -117,14 +119,14 @@ void bind_loss(py::module_& m) {
         dispatch_float(a.dtype, op, [&](auto tag) {
           using T = decltype(tag);
           launch(kernels::pointwise_loss_forward<T>, k, a.ptr<T>(), b.ptr<T>(), opt_ptr<T>(weight),
-                 opt_ptr<T>(pos_weight), out.ptr<T>(), a.numel());
+                 opt_ptr<T>(pos_weight), static_cast<T>(param), out.ptr<T>(), a.numel());
         });
       },
-      "kind"_a, "input"_a, "target"_a, "weight"_a, "pos_weight"_a, "out"_a);
+      "kind"_a, "input"_a, "target"_a, "weight"_a, "pos_weight"_a, "param"_a, "out"_a);
   def(
       m, "pointwise_loss_backward",
       [](Launch launch, const std::string& kind, const TensorView& a, const TensorView& b, const OptView& weight,
-         const OptView& pos_weight, const TensorView& g, const TensorView& grad) {
+         const OptView& pos_weight, double param, const TensorView& g, const TensorView& grad) {
         const char* op = "pointwise_loss_backward";
         const PointwiseLoss k = parse_pointwise_loss(kind);
         check_pointwise(op, a, b, weight, pos_weight);
@@ -133,10 +135,10 @@ void bind_loss(py::module_& m) {
         dispatch_float(a.dtype, op, [&](auto tag) {
           using T = decltype(tag);
           launch(kernels::pointwise_loss_backward<T>, k, a.ptr<T>(), b.ptr<T>(), opt_ptr<T>(weight),
-                 opt_ptr<T>(pos_weight), g.ptr<T>(), per_elem, grad.ptr<T>(), a.numel());
+                 opt_ptr<T>(pos_weight), static_cast<T>(param), g.ptr<T>(), per_elem, grad.ptr<T>(), a.numel());
         });
       },
-      "kind"_a, "input"_a, "target"_a, "weight"_a, "pos_weight"_a, "g"_a, "grad"_a);
+      "kind"_a, "input"_a, "target"_a, "weight"_a, "pos_weight"_a, "param"_a, "g"_a, "grad"_a);
 }
 
 }  // namespace dk::bind

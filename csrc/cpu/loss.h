@@ -27,14 +27,18 @@ void cross_entropy_backward(const T* logits, const int64_t* target, const T* wei
 //   mse:        (a - b)^2
 //   bce:        -(b * max(log a, -100) + (1 - b) * max(log(1 - a), -100))
 //   bce_logits: (1 - b) a + (1 + (pw - 1) b) (log1p(exp(-|a|)) + max(-a, 0))   (pw nullptr: 1)
-// weight and pos_weight (pw) are elementwise arrays of n values (broadcast by the caller).
+//   smooth_l1:  0.5 d^2 / p where |d| < p, else |d| - 0.5 p   (d = a - b, p = beta >= 0; |d| at 0)
+//   huber:      0.5 d^2 where |d| < p, else p (|d| - 0.5 p)   (p = delta > 0)
+// weight and pos_weight (pw) are elementwise arrays of n values (broadcast by the caller);
+// param (p) is the smooth L1 / Huber threshold, unused by the others.
 template <typename T>
 void pointwise_loss_forward(PointwiseLoss kind, const T* a, const T* b, const T* weight, const T* pos_weight,
-                            T* out, int64_t n);
+                            T param, T* out, int64_t n);
 
-// grad wrt a of sum_i g_i * loss_i (g_i = g[i] when g_per_elem, else g[0]).
+// grad wrt a of sum_i g_i * loss_i (g_i = g[i] when g_per_elem, else g[0]):
+//   smooth_l1: clamp(d / p, -1, 1) (sign(d) when p = 0), huber: clamp(d, -p, p); NaN stays NaN.
 template <typename T>
 void pointwise_loss_backward(PointwiseLoss kind, const T* a, const T* b, const T* weight, const T* pos_weight,
-                             const T* g, bool g_per_elem, T* grad, int64_t n);
+                             T param, const T* g, bool g_per_elem, T* grad, int64_t n);
 
 }  // namespace dk::cpu

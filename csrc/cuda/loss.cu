@@ -1,4 +1,5 @@
-// Losses on the GPU: fused cross-entropy and the elementwise MSE / BCE / BCE-with-logits.
+// Losses on the GPU: fused cross-entropy and the elementwise MSE / BCE / BCE-with-logits /
+// smooth L1 / Huber.
 //
 // Cross-entropy forward is a reduce-only Op for cuda/row_reduce.cuh: the online max+sum pass
 // over each row of C logits (warp per row up to 1024 classes, block per longer row, thread
@@ -93,42 +94,58 @@ __device__ __forceinline__ T max_like_std(T v, T lo) {
 }
 
 template <typename T>
-__device__ T pointwise_value(PointwiseLoss kind, T a, T b, T pw) {
+__device__ T pointwise_value(PointwiseLoss kind, T a, T b, T pw, T p) {
   switch (kind) {
     case PointwiseLoss::mse: return (a - b) * (a - b);
     case PointwiseLoss::bce: return -(b * max_like_std(log(a), T(-100)) + (T(1) - b) * max_like_std(log1p(-a), T(-100)));
     case PointwiseLoss::bce_logits: return (T(1) - b) * a + (T(1) + (pw - T(1)) * b) * softplus_neg(a);
+    case PointwiseLoss::smooth_l1: {
+      const T d = fabs(a - b);
+      return d < p ? T(0.5) * d * d / p : d - T(0.5) * p;
+    }
+    case PointwiseLoss::huber: {
+      const T d = fabs(a - b);
+      return d < p ? T(0.5) * d * d : p * (d - T(0.5) * p);
+    }
   }
   return T(0);
 }
 
 template <typename T>
-__device__ T pointwise_grad(PointwiseLoss kind, T a, T b, T pw) {
+__device__ T pointwise_grad(PointwiseLoss kind, T a, T b, T pw, T p) {
   switch (kind) {
     case PointwiseLoss::mse: return T(2) * (a - b);
     case PointwiseLoss::bce: return (a - b) / max_like_std((T(1) - a) * a, T(1e-12));
     case PointwiseLoss::bce_logits: return (T(1) - b) + (T(1) + (pw - T(1)) * b) * (stable_sigmoid(a) - T(1));
+    case PointwiseLoss::smooth_l1: {
+      const T d = a - b;
+      return d < -p ? T(-1) : d > p ? T(1) : p > T(0) ? d / p : d * T(0);
+    }
+    case PointwiseLoss::huber: {
+      const T d = a - b;
+      return d < -p ? -p : d > p ? p : d;
+    }
   }
   return T(0);
 }
 
 template <typename T>
 __global__ void pointwise_forward_kernel(PointwiseLoss kind, const T* __restrict__ a, const T* __restrict__ b,
-                                         const T* __restrict__ weight, const T* __restrict__ pos_weight,
+                                         const T* __restrict__ weight, const T* __restrict__ pos_weight, T param,
                                          T* __restrict__ out, int64_t n) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-    const T v = pointwise_value(kind, a[i], b[i], pos_weight ? pos_weight[i] : T(1));
+    const T v = pointwise_value(kind, a[i], b[i], pos_weight ? pos_weight[i] : T(1), param);
     out[i] = weight ? weight[i] * v : v;
   }
 }
 
 template <typename T>
 __global__ void pointwise_backward_kernel(PointwiseLoss kind, const T* __restrict__ a, const T* __restrict__ b,
-                                          const T* __restrict__ weight, const T* __restrict__ pos_weight,
+                                          const T* __restrict__ weight, const T* __restrict__ pos_weight, T param,
                                           const T* __restrict__ g, bool g_per_elem, T* __restrict__ grad,
                                           int64_t n) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-    const T d = pointwise_grad(kind, a[i], b[i], pos_weight ? pos_weight[i] : T(1));
+    const T d = pointwise_grad(kind, a[i], b[i], pos_weight ? pos_weight[i] : T(1), param);
     grad[i] = (g_per_elem ? g[i] : g[0]) * (weight ? weight[i] * d : d);
   }
 }
@@ -158,19 +175,19 @@ void cross_entropy_backward(const T* logits, const int64_t* target, const T* wei
 
 template <typename T>
 void pointwise_loss_forward(PointwiseLoss kind, const T* a, const T* b, const T* weight, const T* pos_weight,
-                            T* out, int64_t n, cudaStream_t stream) {
+                            T param, T* out, int64_t n, cudaStream_t stream) {
   if (n == 0) return;
   DK_LAUNCH(pointwise_forward_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream)(kind, a, b, weight, pos_weight,
-                                                                                 out, n);
+                                                                                 param, out, n);
   DK_CUDA_CHECK_LAUNCH();
 }
 
 template <typename T>
 void pointwise_loss_backward(PointwiseLoss kind, const T* a, const T* b, const T* weight, const T* pos_weight,
-                             const T* g, bool g_per_elem, T* grad, int64_t n, cudaStream_t stream) {
+                             T param, const T* g, bool g_per_elem, T* grad, int64_t n, cudaStream_t stream) {
   if (n == 0) return;
-  DK_LAUNCH(pointwise_backward_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream)(kind, a, b, weight, pos_weight, g,
-                                                                                  g_per_elem, grad, n);
+  DK_LAUNCH(pointwise_backward_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream)(kind, a, b, weight, pos_weight,
+                                                                                  param, g, g_per_elem, grad, n);
   DK_CUDA_CHECK_LAUNCH();
 }
 
@@ -179,9 +196,9 @@ void pointwise_loss_backward(PointwiseLoss kind, const T* a, const T* b, const T
                                          int64_t, int64_t, cudaStream_t);                                      \
   template void cross_entropy_backward<T>(const T*, const int64_t*, const T*, const T*, const T*, const T*,    \
                                           bool, T*, int64_t, int64_t, int64_t, int64_t, cudaStream_t);         \
-  template void pointwise_loss_forward<T>(PointwiseLoss, const T*, const T*, const T*, const T*, T*, int64_t,  \
-                                          cudaStream_t);                                                       \
-  template void pointwise_loss_backward<T>(PointwiseLoss, const T*, const T*, const T*, const T*, const T*,    \
+  template void pointwise_loss_forward<T>(PointwiseLoss, const T*, const T*, const T*, const T*, T, T*,        \
+                                          int64_t, cudaStream_t);                                              \
+  template void pointwise_loss_backward<T>(PointwiseLoss, const T*, const T*, const T*, const T*, T, const T*, \
                                            bool, T*, int64_t, cudaStream_t);
 DK_INSTANTIATE(float)
 DK_INSTANTIATE(double)

@@ -20,9 +20,9 @@ void cross_entropy_backward(const T* logits, const int64_t* target, const T* wei
                             int64_t inner, int64_t ignore_index, cudaStream_t stream);
 template <typename T>
 void pointwise_loss_forward(PointwiseLoss kind, const T* a, const T* b, const T* weight, const T* pos_weight,
-                            T* out, int64_t n, cudaStream_t stream);
+                            T param, T* out, int64_t n, cudaStream_t stream);
 template <typename T>
 void pointwise_loss_backward(PointwiseLoss kind, const T* a, const T* b, const T* weight, const T* pos_weight,
-                             const T* g, bool g_per_elem, T* grad, int64_t n, cudaStream_t stream);
+                             T param, const T* g, bool g_per_elem, T* grad, int64_t n, cudaStream_t stream);
 
 }  // namespace dk::cuda

@@ -136,6 +136,133 @@ def test_pointwise_losses_match_reference(device, name, dtype, shape, seed, redu
     assert_matches_reference(grad, rbwd, g, x, y, reduction=reduction, **kw)
 
 
+# ---- smooth L1 / Huber: one kernel kind each, a threshold parameter -------------------------------
+THRESHOLD_LOSSES = {
+    "smooth_l1_loss": ("beta", ops.smooth_l1_loss, ref.smooth_l1_loss, ops.smooth_l1_loss_backward,
+                       ref.smooth_l1_loss_backward),
+    "huber_loss": ("delta", ops.huber_loss, ref.huber_loss, ops.huber_loss_backward, ref.huber_loss_backward),
+}
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", THRESHOLD_LOSSES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@given(shape=st.lists(st.integers(0, 9), min_size=1, max_size=3).map(tuple), seed=st.integers(0, 2**31 - 1),
+       reduction=st.sampled_from(REDUCTIONS), threshold=st.sampled_from([0.0, 0.25, 1.0, 3.0]),
+       scale=st.sampled_from([1.0, 30.0, 1e4]))
+def test_smooth_l1_and_huber_match_reference(device, name, dtype, shape, seed, reduction, threshold, scale):
+    xp = xp_for(device)
+    arg, fwd, rfwd, bwd, rbwd = THRESHOLD_LOSSES[name]
+    if name == "huber_loss" and threshold == 0.0:
+        threshold = 0.5  # delta must be > 0
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(shape) * scale).astype(dtype)
+    y = rng.standard_normal(shape).astype(dtype)
+    if x.size:  # a difference exactly at the threshold: the kink
+        y.reshape(-1)[0] = x.reshape(-1)[0] - dtype(threshold)
+    g = rng.standard_normal(shape if reduction == "none" else ()).astype(dtype)
+    kw = {arg: threshold, "reduction": reduction}
+    loss = fwd(xp.asarray(x), xp.asarray(y), **kw)
+    assert loss.dtype == dtype
+    assert_matches_reference(loss, rfwd, x, y, **kw)
+    grad = bwd(xp.asarray(g), xp.asarray(x), xp.asarray(y), **kw)
+    assert_matches_reference(grad, rbwd, g, x, y, **kw)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_smooth_l1_and_huber_branches_nan_and_inf(device):
+    xp = xp_for(device)
+    d = np.array([-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0, np.inf, -np.inf, np.nan])
+    zero = np.zeros_like(d)
+    ones = xp.asarray(np.ones_like(d))
+    # beta = 2: quadratic inside (0.25 d^2), |d| - 1 outside; gradient clamp(d / 2, -1, 1)
+    loss = to_host(ops.smooth_l1_loss(xp.asarray(d), xp.asarray(zero), beta=2.0, reduction="none"))
+    np.testing.assert_array_equal(loss, [2.0, 0.25, 0.0625, 0.0, 0.0625, 0.25, 2.0, np.inf, np.inf, np.nan])
+    grad = to_host(ops.smooth_l1_loss_backward(ones, xp.asarray(d), xp.asarray(zero), beta=2.0, reduction="none"))
+    np.testing.assert_array_equal(grad, [-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0, 1.0, -1.0, np.nan])
+    # beta = 0: the L1 loss, gradient sign(d) with sign(0) = 0
+    loss = to_host(ops.smooth_l1_loss(xp.asarray(d), xp.asarray(zero), beta=0.0, reduction="none"))
+    np.testing.assert_array_equal(loss, np.abs(d))
+    grad = to_host(ops.smooth_l1_loss_backward(ones, xp.asarray(d), xp.asarray(zero), beta=0.0, reduction="none"))
+    np.testing.assert_array_equal(grad, np.sign(d))
+    # delta = 2: 0.5 d^2 inside, 2 (|d| - 1) outside; gradient clamp(d, -2, 2)
+    loss = to_host(ops.huber_loss(xp.asarray(d), xp.asarray(zero), delta=2.0, reduction="none"))
+    np.testing.assert_array_equal(loss, [4.0, 0.5, 0.125, 0.0, 0.125, 0.5, 4.0, np.inf, np.inf, np.nan])
+    grad = to_host(ops.huber_loss_backward(ones, xp.asarray(d), xp.asarray(zero), delta=2.0, reduction="none"))
+    np.testing.assert_array_equal(grad, [-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 2.0, -2.0, np.nan])
+    # delta = beta = 1: the two agree (DQN's loss)
+    x = np.linspace(-3, 3, 13)
+    np.testing.assert_array_equal(to_host(ops.huber_loss(xp.asarray(x), xp.asarray(zero[:1].repeat(13)))),
+                                  to_host(ops.smooth_l1_loss(xp.asarray(x), xp.asarray(zero[:1].repeat(13)))))
+    # empty input: 'mean' is 0/0 = NaN and 'sum' 0, as PyTorch
+    e = xp.asarray(np.zeros((0, 3)))
+    assert np.isnan(to_host(ops.huber_loss(e, e))) and to_host(ops.smooth_l1_loss(e, e, reduction="sum")) == 0
+
+
+def test_smooth_l1_and_huber_gradchecks():
+    rng = np.random.default_rng(7)
+    x, y = rng.standard_normal((3, 5)) * 2, rng.standard_normal((3, 5))
+    for beta in (0.5, 1.0, 2.5):  # the kinks at |d| = beta are far from these random points
+        assert np.abs(np.abs(x - y) - beta).min() > 1e-3
+        gradcheck(lambda a, b: F.smooth_l1_loss(a, b, beta=beta), x, y)
+        gradcheck(lambda a, b: F.huber_loss(a, b, delta=beta, reduction="none"), x, y)
+    gradcheck(lambda a, b: F.huber_loss(a, b, reduction="sum"), x, y)
+
+
+def test_smooth_l1_and_huber_layers_and_non_contiguous_views():
+    rng = np.random.default_rng(8)
+    x, y = rng.standard_normal((4, 8))[:, ::2] * 3, rng.standard_normal((8, 4)).T[:, :4]
+    assert_matches_reference(ops.huber_loss(x, y, delta=0.7), ref.huber_loss, x, y, delta=0.7)
+    t = dk.Tensor(np.ascontiguousarray(x), requires_grad=True)
+    loss = dk.nn.SmoothL1Loss(beta=0.5)(t, dk.Tensor(np.ascontiguousarray(y)))
+    assert_matches_reference(loss.data, ref.smooth_l1_loss, x, y, beta=0.5)
+    loss.backward()
+    assert_matches_reference(t.grad, ref.smooth_l1_loss_backward, np.asarray(1.0), x, y, beta=0.5)
+    assert repr(dk.nn.HuberLoss(delta=2.0)) == "HuberLoss(reduction='mean', delta=2.0)"
+    assert repr(dk.nn.SmoothL1Loss()) == "SmoothL1Loss(reduction='mean', beta=1.0)"
+
+
+def test_smooth_l1_and_huber_match_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(9)
+    x, y = rng.standard_normal((6, 7)) * 2, rng.standard_normal((6, 7))
+    for reduction in REDUCTIONS:
+        for ours, theirs, kw in ((dk.nn.SmoothL1Loss, torch.nn.SmoothL1Loss, {"beta": 0.7}),
+                                 (dk.nn.SmoothL1Loss, torch.nn.SmoothL1Loss, {"beta": 0.0}),
+                                 (dk.nn.HuberLoss, torch.nn.HuberLoss, {"delta": 1.3})):
+            a = dk.Tensor(x.copy(), requires_grad=True)
+            loss = ours(reduction=reduction, **kw)(a, dk.Tensor(y))
+            ta = torch.tensor(x, requires_grad=True)
+            tloss = theirs(reduction=reduction, **kw)(ta, torch.tensor(y))
+            np.testing.assert_allclose(loss.data, tloss.detach().numpy(), rtol=1e-12, atol=1e-15)
+            g = rng.standard_normal(x.shape) if reduction == "none" else np.asarray(1.0)
+            loss.backward(g)
+            tloss.backward(torch.tensor(g))
+            np.testing.assert_allclose(a.grad, ta.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_smooth_l1_and_huber_errors():
+    x = np.zeros((2, 3), np.float32)
+    with pytest.raises(ValueError, match=r"smooth_l1_loss: beta must be >= 0, got -1.0"):
+        ops.smooth_l1_loss(x, x, beta=-1)
+    with pytest.raises(ValueError, match=r"huber_loss: delta must be > 0, got 0.0"):
+        ops.huber_loss(x, x, delta=0)
+    with pytest.raises(ValueError, match=r"huber_loss_backward: delta must be > 0, got nan"):
+        ops.huber_loss_backward(np.float32(1), x, x, delta=float("nan"))
+    with pytest.raises(TypeError, match=r"smooth_l1_loss: beta must be a real number, got str '1'"):
+        ops.smooth_l1_loss(x, x, beta="1")
+    with pytest.raises(ValueError, match=r"huber_loss: target must have the shape of input \(2, 3\), got \(3,\)"):
+        ops.huber_loss(x, x[0])
+    with pytest.raises(TypeError, match=r"smooth_l1_loss: .*float32.*float64|smooth_l1_loss: .*float64.*float32"):
+        ops.smooth_l1_loss(x, x.astype(np.float64))
+    with pytest.raises(ValueError, match=r"smooth_l1_loss: reduction must be 'none', 'mean' or 'sum', got 'avg'"):
+        ops.smooth_l1_loss(x, x, reduction="avg")
+    with pytest.raises(ValueError, match=r"HuberLoss: huber_loss: delta must be > 0, got -2.0"):
+        dk.nn.HuberLoss(delta=-2)(dk.Tensor(x), dk.Tensor(x))
+    with pytest.raises(ValueError, match=r"unknown kind .huberish. \(mse, bce, bce_logits, smooth_l1, huber\)"):
+        dk._cpu.pointwise_loss_forward("huberish", x, x, None, None, 1.0, x.copy())
+
+
 @pytest.mark.parametrize("device", DEVICES)
 def test_bce_with_logits_is_stable_at_1e4(device):
     xp = xp_for(device)
@@ -209,9 +336,9 @@ def test_cpu_extension_checks_labels_and_sizes_itself():
         dk._cpu.cross_entropy_backward(logits, np.array([0, 1, 1]), None, *rows[:2], np.zeros(2, np.float32),
                                        logits.copy(), -100)
     with pytest.raises(ValueError, match=r"pointwise_loss_forward: target must have shape \(3, 4\), got \(3,\)"):
-        dk._cpu.pointwise_loss_forward("mse", logits, rows[0], None, None, logits.copy())
+        dk._cpu.pointwise_loss_forward("mse", logits, rows[0], None, None, 0.0, logits.copy())
     with pytest.raises(ValueError, match=r"unknown kind 'l1'"):
-        dk._cpu.pointwise_loss_forward("l1", logits, logits, None, None, logits.copy())
+        dk._cpu.pointwise_loss_forward("l1", logits, logits, None, None, 0.0, logits.copy())
 
 
 @pytest.mark.parametrize("device", DEVICES)

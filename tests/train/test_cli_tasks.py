@@ -98,8 +98,27 @@ TINY = {
                             "--batch-size", "16"],
     "emojify": lambda d: ["--data-dir", str(_emojify(d)), "--embeddings", "random", "--embedding-dim", "8",
                           "--hidden", "8", "--batch-size", "8", "--show", "3"],
+    "qlearning": lambda d: ["--epsilon-decay-steps", "200", "--eval-episodes", "20"],
+    "dqn": lambda d: ["--hidden", "8", "--learning-starts", "20", "--batch-size", "8", "--buffer-size", "500",
+                      "--eval-every", "30", "--eval-episodes", "2", "--final-episodes", "2", "--target-return", "none",
+                      "--save-buffer", "--threads", "1"],
 }
 TASKS = sorted(TINY)
+# Tasks that count environment steps (unit "step"): steps per checkpoint of their tiny runs.
+STEPS = {"qlearning": 150, "dqn": 40}
+NEEDS = {"qlearning": "gymnasium", "dqn": "gymnasium"}  # optional packages (skipped without)
+
+
+def length(task, n):
+    """The options for a run of n epochs, or n checkpoints' worth of steps."""
+    if task in STEPS:
+        return ["--steps", str(n * STEPS[task]), "--checkpoint-every", str(STEPS[task])]
+    return ["--epochs", str(n)]
+
+
+def needs(task):
+    if task in NEEDS:
+        pytest.importorskip(NEEDS[task])
 CORE = ["--epochs", "--batch-size", "--lr", "--device", "--seed", "--data-dir", "--checkpoint", "--resume", "--plot",
         "--quiet", "--threads"]
 
@@ -116,7 +135,7 @@ def assert_usage_error(rc, out, err, task, flag, pattern=""):
     assert "Traceback" not in err and err.endswith("\n") and err.count("\n") == 1, err
     assert err.startswith(f"deepkern train {task}: {flag}"), err
     assert re.search(pattern, err), err
-    assert "epoch 1/" not in out and "resumed" not in out
+    assert "epoch 1/" not in out and "step 1/" not in out and "resumed" not in out
 
 
 @pytest.fixture
@@ -137,10 +156,14 @@ def test_help_lists_the_core_flags_with_the_tasks_defaults(task, capsys):
         cli.main(["train", task, "--help"])
     assert e.value.code == 0
     out = capsys.readouterr().out
-    for flag in CORE:
+    core = CORE if task not in STEPS else ["--steps", "--checkpoint-every"] + CORE[1:]
+    for flag in core:
         assert re.search(rf"^\s+{flag}\b", out, re.M), (flag, out)
     cls = tasks.load(task)
-    assert f"(default: {cls.defaults['epochs']})" in out
+    flag, dest = ("--steps", "steps") if task in STEPS else ("--epochs", "epochs")
+    flat = " ".join(out.split())
+    default = cls.defaults.get(dest, r"\d+")  # a task whose default depends on other options says so in the help
+    assert re.search(rf"{flag} N [^-]*\(default: {default}[);]", flat), out
     assert f"(default: {task}.dk)" in out
     assert f"{task} options:" in out
 
@@ -148,32 +171,35 @@ def test_help_lists_the_core_flags_with_the_tasks_defaults(task, capsys):
 @pytest.mark.parametrize("task", TASKS)
 def test_tiny_run_interrupt_and_resume_end_where_the_uninterrupted_run_ends(task, tmp_path, capsys, monkeypatch,
                                                                           one_thread):
-    args = ["train", task, *TINY[task](tmp_path), "--epochs", "2", "--quiet"]
+    needs(task)
+    args = ["train", task, *TINY[task](tmp_path), *length(task, 2), "--quiet"]
     full, part = tmp_path / "full.dk", tmp_path / "runs" / "new" / "part.dk"  # a directory to create
     rc, out_full, err = run_cli(capsys, args + ["--checkpoint", str(full)])
     assert rc == 0, err
 
     cls = tasks.load(task)
-    original = cls.train_epoch
+    unit, k = ("step", STEPS[task]) if task in STEPS else ("epoch", 1)
+    method = "train_steps" if task in STEPS else "train_epoch"
+    original = getattr(cls, method)
 
-    def interrupted(self, epoch):
-        if epoch == 1:
+    def interrupted(self, start, *rest):
+        if start == k:
             raise KeyboardInterrupt
-        return original(self, epoch)
-    monkeypatch.setattr(cls, "train_epoch", interrupted)
+        return original(self, start, *rest)
+    monkeypatch.setattr(cls, method, interrupted)
     rc, out, err = run_cli(capsys, args + ["--checkpoint", str(part)])
     assert rc == 130
-    assert err == (f"deepkern train {task}: interrupted in epoch 2/2; {part} keeps epoch 1: continue with "
-                   "--resume\n")
-    assert dk.load(part)["done"] == 1
-    monkeypatch.setattr(cls, "train_epoch", original)
+    assert err == (f"deepkern train {task}: interrupted in {unit} {k + 1}/{2 * k}; {part} keeps {unit} {k}: continue "
+                   "with --resume\n")
+    assert dk.load(part)["done"] == k
+    monkeypatch.setattr(cls, method, original)
 
     # the settings come from the checkpoint: --resume alone continues the run
     rc, out, err = run_cli(capsys, ["train", task, "--resume", "--checkpoint", str(part), "--quiet"])
     assert rc == 0, err
-    assert out.startswith("resumed from epoch 1") or "\nresumed from epoch 1 " in out, out
+    assert out.startswith(f"resumed from {unit} {k}") or f"\nresumed from {unit} {k} " in out, out
     a, b = dk.load(full), dk.load(part)
-    assert a["format"] == b["format"] == CHECKPOINT_FORMAT and a["task"] == task and a["done"] == b["done"] == 2
+    assert a["format"] == b["format"] == CHECKPOINT_FORMAT and a["task"] == task and a["done"] == b["done"] == 2 * k
     _assert_same(a["state"], b["state"])
     _assert_same(a["history"], b["history"], "history")   # every logged value of every epoch
     # the same report as the uninterrupted run's
@@ -203,8 +229,9 @@ def _mistakes(tmp_path, task):
     blocker = tmp_path / "a_file"
     blocker.write_text("")
     uses_data_dir = "data_dir" not in tasks.load(task).unused
+    first = "--steps" if task in STEPS else "--epochs"
     return [
-        (["--epochs", "0"], "--epochs", r"expected an integer >= 1, got 0 \(see 'deepkern train \w+ --help'\)"),
+        ([first, "0"], first, r"expected an integer >= 1, got 0 \(see 'deepkern train \w+ --help'\)"),
         (["--batch-size", "many"], "--batch-size", "expected an integer >= 1, got 'many'"),
         (["--lr", "-0.1"], "--lr", "expected a number > 0, got -0.1"),
         (["--seed", "-1"], "--seed", "expected an integer >= 0"),
@@ -224,6 +251,7 @@ def _mistakes(tmp_path, task):
 
 @pytest.mark.parametrize("task", TASKS)
 def test_user_mistakes_are_one_line_with_exit_code_2(task, tmp_path, capsys):
+    needs(task)
     base = ["train", task, *TINY[task](tmp_path), "--quiet"]
     for extra, flag, pattern in _mistakes(tmp_path, task):
         rc, out, err = run_cli(capsys, base + extra)
@@ -232,6 +260,7 @@ def test_user_mistakes_are_one_line_with_exit_code_2(task, tmp_path, capsys):
 
 @pytest.mark.parametrize("task", TASKS)
 def test_missing_matplotlib_and_gpu_are_usage_errors(task, tmp_path, capsys, monkeypatch):
+    needs(task)
     base = ["train", task, *TINY[task](tmp_path), "--quiet", "--checkpoint", str(tmp_path / "c.dk")]
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
     rc, out, err = run_cli(capsys, base + ["--plot", str(tmp_path / "curves.png")])

@@ -48,8 +48,8 @@ from typing import Callable
 
 import numpy as np
 
-FAMILIES = ("gemm", "conv", "conv_transpose", "pool", "softmax", "gram", "norm", "rnn", "attention", "embedding", "boxes",
-            "optim", "distance", "metric_loss", "train", "generative")
+FAMILIES = ("gemm", "conv", "conv_transpose", "pool", "softmax", "gram", "loss", "norm", "rnn", "attention", "embedding",
+            "boxes", "optim", "distance", "metric_loss", "train", "generative")
 IMPLS = ("deepkern", "reference", "torch")
 
 

@@ -13,8 +13,8 @@ from .attention import scaled_dot_product_attention
 from .conv import conv2d, conv_transpose2d
 from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .softmax import log_softmax, softmax
-from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss,
-                   total_variation_loss)
+from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, mse_loss,
+                   nll_loss, smooth_l1_loss, total_variation_loss)
 from .gram import gram_matrix
 from .norm import batch_norm
 from .dropout import dropout

@@ -1,8 +1,8 @@
 """Differentiable losses over deepkern.ops.loss, with PyTorch's names and arguments.
 
 Class targets (cross_entropy, nll_loss) are integer arrays or Tensors and get no gradient;
-``weight``/``pos_weight`` are constants (arrays or Tensors). mse_loss differentiates both
-input and target; the BCE losses differentiate their input only.
+``weight``/``pos_weight`` are constants (arrays or Tensors). mse_loss, smooth_l1_loss and
+huber_loss differentiate both input and target; the BCE losses differentiate their input only.
 """
 from __future__ import annotations
 
@@ -64,6 +64,30 @@ class MSELoss(Function):
     def backward(self, grad):
         input, target = self.saved
         g = ops.mse_loss_backward(_grad_array(grad, input), input, target, self.reduction)
+        return g, -g
+
+
+class SmoothL1Loss(Function):
+    def forward(self, input, target, beta=1.0, reduction="mean"):
+        self.save_for_backward(input, target)
+        self.options = (beta, reduction)
+        return ops.smooth_l1_loss(input, target, beta, reduction)
+
+    def backward(self, grad):
+        input, target = self.saved
+        g = ops.smooth_l1_loss_backward(_grad_array(grad, input), input, target, *self.options)
+        return g, -g
+
+
+class HuberLoss(Function):
+    def forward(self, input, target, delta=1.0, reduction="mean"):
+        self.save_for_backward(input, target)
+        self.options = (delta, reduction)
+        return ops.huber_loss(input, target, delta, reduction)
+
+    def backward(self, grad):
+        input, target = self.saved
+        g = ops.huber_loss_backward(_grad_array(grad, input), input, target, *self.options)
         return g, -g
 
 
@@ -172,6 +196,18 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
 def mse_loss(input, target, reduction="mean"):
     """Mean (or summed, or elementwise) squared error; input and target of one shape."""
     return MSELoss.apply(input, target, reduction=reduction)
+
+
+def smooth_l1_loss(input, target, beta=1.0, reduction="mean"):
+    """Smooth L1: 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target;
+    the L1 loss when beta = 0), as ``torch.nn.functional.smooth_l1_loss``."""
+    return SmoothL1Loss.apply(input, target, beta=beta, reduction=reduction)
+
+
+def huber_loss(input, target, delta=1.0, reduction="mean"):
+    """Huber: 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), as
+    ``torch.nn.functional.huber_loss``; equals smooth_l1_loss for delta = beta = 1."""
+    return HuberLoss.apply(input, target, delta=delta, reduction=reduction)
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):

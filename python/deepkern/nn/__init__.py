@@ -11,7 +11,7 @@ from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .softmax import LogSoftmax, Softmax
 from .normalization import BatchNorm1d, BatchNorm2d
 from .dropout import Dropout
-from .loss import (BatchTripletLoss, BCELoss, BCEWithLogitsLoss, ContrastiveLoss, CrossEntropyLoss, MSELoss,
-                   NLLLoss, TripletMarginLoss)
+from .loss import (BatchTripletLoss, BCELoss, BCEWithLogitsLoss, ContrastiveLoss, CrossEntropyLoss, HuberLoss,
+                   MSELoss, NLLLoss, SmoothL1Loss, TripletMarginLoss)
 from .distance import PairwiseDistance
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell

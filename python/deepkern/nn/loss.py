@@ -10,8 +10,8 @@ from .. import functional as F
 from ..autograd import Tensor
 from .module import Module
 
-__all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "BCELoss", "BCEWithLogitsLoss", "TripletMarginLoss",
-           "ContrastiveLoss", "BatchTripletLoss"]
+__all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss",
+           "TripletMarginLoss", "ContrastiveLoss", "BatchTripletLoss"]
 
 
 def _array(v):
@@ -67,6 +67,34 @@ class MSELoss(_Loss):
 
     def forward(self, input, target):
         return self._call(F.mse_loss, input, target, self.reduction)
+
+
+class SmoothL1Loss(_Loss):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target)."""
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0):
+        super().__init__(reduction)
+        self.beta = beta
+
+    def forward(self, input, target):
+        return self._call(F.smooth_l1_loss, input, target, self.beta, self.reduction)
+
+    def extra_repr(self):
+        return f"reduction={self.reduction!r}, beta={self.beta}"
+
+
+class HuberLoss(_Loss):
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta): DQN's loss with delta = 1."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0):
+        super().__init__(reduction)
+        self.delta = delta
+
+    def forward(self, input, target):
+        return self._call(F.huber_loss, input, target, self.delta, self.reduction)
+
+    def extra_repr(self):
+        return f"reduction={self.reduction!r}, delta={self.delta}"
 
 
 class BCELoss(_Loss):

@@ -6,12 +6,15 @@ PyTorch it also takes class-probability targets (a float array of the logits' sh
 ``label_smoothing``; those go through the log-softmax kernel (``soft_cross_entropy_*``).
 Unbatched inputs, logits (C,) with a 0-d class target, work as a batch of one with the batch
 dimension dropped from the result, as in PyTorch (also for ``nll_loss``).
+The elementwise losses (mse, smooth L1 / Huber, the BCEs) share one kernel.
 Reductions: 'none' (per-row / per-element losses), 'sum', 'mean'. For the class losses
 'mean' divides by the sum of the target classes' weights over non-ignored rows (the row count
 when weight is None), as PyTorch does; for the elementwise losses by the element count.
 Reduced results are 0-d arrays of the input's dtype.
 """
 from __future__ import annotations
+
+import numbers
 
 import numpy as np
 
@@ -282,14 +285,14 @@ def _pointwise_args(op, input, target, weight=None, pos_weight=None, grad_out=No
     return xp, input, target, expanded[0], expanded[1], grad_out
 
 
-def _pointwise_forward(op, kind, input, target, weight, pos_weight, reduction):
+def _pointwise_forward(op, kind, input, target, weight, pos_weight, reduction, param=0.0):
     _reduction(op, reduction)
     xp, input, target, weight, pos_weight, _ = _pointwise_args(op, input, target, weight, pos_weight)
     if kind == "bce" and input.size and not bool(((input >= 0) & (input <= 1)).all()):  # NaN fails too
         what = "NaN" if bool(xp.isnan(input).any()) else f"values in [{float(input.min())}, {float(input.max())}]"
         raise ValueError(f"{op}: input must hold probabilities in [0, 1], got {what}")
     loss = xp.empty_like(input)
-    kernels(xp).pointwise_loss_forward(kind, input, target, weight, pos_weight, loss)
+    kernels(xp).pointwise_loss_forward(kind, input, target, weight, pos_weight, param, loss)
     if reduction == "sum":
         return xp.asarray(loss.sum())
     if reduction == "mean":
@@ -297,7 +300,7 @@ def _pointwise_forward(op, kind, input, target, weight, pos_weight, reduction):
     return loss
 
 
-def _pointwise_backward(op, kind, grad_out, input, target, weight, pos_weight, reduction):
+def _pointwise_backward(op, kind, grad_out, input, target, weight, pos_weight, reduction, param=0.0):
     _reduction(op, reduction)
     xp, input, target, weight, pos_weight, grad_out = _pointwise_args(op, input, target, weight, pos_weight,
                                                                       grad_out)
@@ -311,7 +314,7 @@ def _pointwise_backward(op, kind, grad_out, input, target, weight, pos_weight, r
             with np.errstate(invalid="ignore", divide="ignore"):
                 g = (g / input.dtype.type(input.size)).astype(input.dtype)
     grad = xp.empty_like(input)
-    kernels(xp).pointwise_loss_backward(kind, input, target, weight, pos_weight, g, grad)
+    kernels(xp).pointwise_loss_backward(kind, input, target, weight, pos_weight, param, g, grad)
     return grad
 
 
@@ -323,6 +326,43 @@ def mse_loss(input, target, reduction="mean"):
 def mse_loss_backward(grad_out, input, target, reduction="mean"):
     """Gradient of mse_loss wrt input: 2 (input - target) g (the target's gradient is its negative)."""
     return _pointwise_backward("mse_loss_backward", "mse", grad_out, input, target, None, None, reduction)
+
+
+def _threshold(op, name, v, positive):
+    """beta (>= 0, as PyTorch) or delta (> 0) as a float; NaN is refused."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{op}: {name} must be a real number, got {type(v).__name__} {v!r}")
+    v = float(v)
+    if not (v > 0 if positive else v >= 0):
+        raise ValueError(f"{op}: {name} must be {'> 0' if positive else '>= 0'}, got {v}")
+    return v
+
+
+def smooth_l1_loss(input, target, beta=1.0, reduction="mean"):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, for d = input - target (the L1
+    loss when beta = 0); input and target of one shape."""
+    op = "smooth_l1_loss"
+    return _pointwise_forward(op, "smooth_l1", input, target, None, None, reduction, _threshold(op, "beta", beta, positive=False))
+
+
+def smooth_l1_loss_backward(grad_out, input, target, beta=1.0, reduction="mean"):
+    """Gradient of smooth_l1_loss wrt input: g * clamp(d / beta, -1, 1) (g * sign(d) when
+    beta = 0); the target's gradient is its negative."""
+    op = "smooth_l1_loss_backward"
+    return _pointwise_backward(op, "smooth_l1", grad_out, input, target, None, None, reduction, _threshold(op, "beta", beta, positive=False))
+
+
+def huber_loss(input, target, delta=1.0, reduction="mean"):
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), for d = input - target:
+    delta * smooth_l1_loss with beta = delta (DQN's loss with delta = 1, where both agree)."""
+    op = "huber_loss"
+    return _pointwise_forward(op, "huber", input, target, None, None, reduction, _threshold(op, "delta", delta, positive=True))
+
+
+def huber_loss_backward(grad_out, input, target, delta=1.0, reduction="mean"):
+    """Gradient of huber_loss wrt input: g * clamp(d, -delta, delta)."""
+    op = "huber_loss_backward"
+    return _pointwise_backward(op, "huber", grad_out, input, target, None, None, reduction, _threshold(op, "delta", delta, positive=True))
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):

@@ -12,7 +12,8 @@ from .gram import gram_matrix, gram_matrix_backward
 from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
 from .loss import (binary_cross_entropy, binary_cross_entropy_backward, binary_cross_entropy_with_logits,
                    binary_cross_entropy_with_logits_backward, cross_entropy, cross_entropy_backward,
-                   cross_entropy_forward, mse_loss, mse_loss_backward, nll_loss, nll_loss_backward)
+                   cross_entropy_forward, huber_loss, huber_loss_backward, mse_loss, mse_loss_backward, nll_loss,
+                   nll_loss_backward, smooth_l1_loss, smooth_l1_loss_backward)
 from .norm import batch_norm, batch_norm_backward
 from .activation import dropout, dropout_backward
 from .boxes import batched_nms, box_iou, nms

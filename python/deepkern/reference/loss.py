@@ -90,6 +90,35 @@ def mse_loss_backward(grad_out, input, target, reduction="mean"):
     return 2 * (input - target) * g
 
 
+def smooth_l1_loss(input, target, beta=1.0, reduction="mean"):
+    d = np.abs(input - target)
+    rows = d if beta == 0 else np.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta)
+    return _reduce(rows, reduction, input.size)
+
+
+def _mean_grad(grad_out, input, reduction):
+    with np.errstate(invalid="ignore", divide="ignore"):  # an empty input: no element takes it
+        return grad_out / input.size if reduction == "mean" else grad_out
+
+
+def smooth_l1_loss_backward(grad_out, input, target, beta=1.0, reduction="mean"):
+    g = _mean_grad(grad_out, input, reduction)
+    d = input - target
+    inner = np.sign(d) if beta == 0 else d / beta
+    return g * np.where(d < -beta, -1, np.where(d > beta, 1, inner))
+
+
+def huber_loss(input, target, delta=1.0, reduction="mean"):
+    d = np.abs(input - target)
+    return _reduce(np.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)), reduction, input.size)
+
+
+def huber_loss_backward(grad_out, input, target, delta=1.0, reduction="mean"):
+    g = _mean_grad(grad_out, input, reduction)
+    d = input - target
+    return g * np.where(d < -delta, -delta, np.where(d > delta, delta, d))
+
+
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     with np.errstate(divide="ignore"):
         logp, log1mp = np.maximum(np.log(input), -100), np.maximum(np.log1p(-input), -100)
