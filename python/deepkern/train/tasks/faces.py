@@ -8,10 +8,10 @@ person (your own faces work the same way; all images of one size).
 
 The people are shuffled (``--split-seed``) and cut into groups of ``--test-people``; group
 ``--fold`` is held out entirely for testing, ``--val-people`` of the others are held out of
-training to choose the verification threshold on, the rest train. A CNN embedding (deepkern.models.FaceEmbeddingNet,
-unit-length outputs, shared by both branches of the Siamese network) trains on batches of
-``batch-size / images-per-person`` people x ``--images-per-person`` images, with random shifts and
-mirroring, by Adam with a cosine-decayed learning rate:
+training to choose the verification threshold on, the rest train. A CNN embedding
+(deepkern.models.FaceEmbeddingNet, unit-length outputs, shared by both branches of the Siamese
+network) trains on batches of ``batch-size / images-per-person`` people x ``--images-per-person``
+images, with random shifts and mirroring, by Adam with a cosine-decayed learning rate:
 
 - ``--loss triplet``: max(0, margin + d(a, p) - d(a, n)) over triplets mined inside each batch,
   ``--mining hard`` (each anchor's farthest positive and nearest negative), ``semihard``
@@ -218,8 +218,8 @@ class Faces(Task):
         unit = "-logit of the classifier head" if a.loss == "binary" else "distance"
         print(f"unseen people ({r['ways']}, fold {a.fold}): verification ROC AUC {r['auc']:.4f}, accuracy "
               f"{r['accuracy']:.4f} at {unit} <= {r['threshold']:.4f} (threshold chosen on the "
-              f"{len(self.val_set.identities)} validation people, not trained on); one-shot {r['ways']}-way identification "
-              f"{r['one_shot']:.4f}")
+              f"{len(self.val_set.identities)} validation people, not trained on); one-shot {r['ways']}-way "
+              f"identification {r['one_shot']:.4f}")
         if a.baseline:
             features = eigenfaces(self.train_set.images, a.components, seed=a.split_seed)
             b = evaluate_faces(features(self.test_set.images), self.test_set.labels,
