@@ -1,8 +1,9 @@
 """The face-verification experiment of docs/faces.md: every number there comes from this script.
 
 Runs ``deepkern train faces`` (the command users run) for
-  - fold 0 (the seeded 30 / 10 split): triplet loss with hard, semi-hard and random mining, the
-    contrastive loss and the binary classifier head, with the eigenfaces baseline beside;
+  - fold 0 (the seeded split: 25 people train, 5 validation people choose the threshold, 10
+    test): triplet loss with hard, semi-hard and random mining, the contrastive loss and the
+    binary classifier head, with the eigenfaces baseline beside;
   - folds 1..3: the triplet loss with hard mining and the eigenfaces baseline, so every one of
     the 40 people is an unseen test person once (4 folds of 10);
 then writes, into --out:
@@ -82,7 +83,7 @@ def summary(out, seconds):
             rows.append((name, f"eigenfaces ({s['components']} components)", r["eigenfaces"], None))
             folds["eigenfaces"].append(r["eigenfaces"])
             folds["model"].append(r["model"])
-    lines = ["| run | method | ROC AUC | accuracy (balanced, train threshold) | one-shot 10-way |", "|---|---|---|---|---|"]
+    lines = ["| run | method | ROC AUC | accuracy (balanced, validation threshold) | one-shot 10-way |", "|---|---|---|---|---|"]
     for name, label, r, _ in rows:
         lines.append(f"| {name} | {label} | {r['auc']:.4f} | {r['accuracy']:.4f} | {r['one_shot']:.4f} |")
     n = len(folds["model"])

@@ -11,7 +11,10 @@
 //   s_ij < (n1_i + n2_j) / 4         (closer than half the points' norm scale)
 // is recomputed directly as sum_k (x1_ik - x2_jk)^2. Elsewhere the GEMM form's relative error
 // is within a small factor (8 eps in s) of the direct sum's; and coincident points give exactly
-// 0. Negative s (rounding) is clamped at 0, NaN propagates. On clustered data (embeddings of
+// 0. Pairs with a non-finite norm (an inf or NaN coordinate) are summed directly too, so an
+// infinite coordinate gives inf (the GEMM form: inf - inf = NaN) and NaN stays NaN; the rule is
+// core/distance_kind.h's direct_pair, shared with the CUDA kernels. Negative s (rounding) is
+// clamped at 0. On clustered data (embeddings of
 // one identity) the near pairs cost M FMAs each outside the GEMM; on spread data there are none.
 //
 // The backward of sum(g * out): with c_ij = 2 g_ij (squared) or g_ij / d_ij (0 at d_ij = 0,
@@ -38,6 +41,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "core/distance_kind.h"
 #include "core/parallel.h"
 #include "cpu/gemm.h"
 #include "cpu/simd.h"
@@ -45,19 +49,6 @@
 
 namespace dk::cpu {
 namespace {
-
-// Pairs closer than this fraction of n1 + n2 (in squared distance) are summed directly.
-constexpr double kNearFraction = 0.25;
-
-enum class Lp { zero, one, two, inf, general };
-
-Lp lp_kind(double p) {
-  if (p == 0) return Lp::zero;
-  if (p == 1) return Lp::one;
-  if (p == 2) return Lp::two;
-  if (std::isinf(p)) return Lp::inf;
-  return Lp::general;
-}
 
 template <typename T>
 DK_INLINE T sign(T v) {
@@ -101,17 +92,6 @@ DK_INLINE T lp_grad(T d, T D, T p) {
   }
 }
 
-template <typename F>
-void dispatch_lp(double p, F&& f) {
-  switch (lp_kind(p)) {
-    case Lp::zero: return f(std::integral_constant<Lp, Lp::zero>{});
-    case Lp::one: return f(std::integral_constant<Lp, Lp::one>{});
-    case Lp::two: return f(std::integral_constant<Lp, Lp::two>{});
-    case Lp::inf: return f(std::integral_constant<Lp, Lp::inf>{});
-    case Lp::general: return f(std::integral_constant<Lp, Lp::general>{});
-  }
-}
-
 // Rows per thread worth splitting for rows costing `cost` flops each.
 int64_t grain_for(int64_t cost) { return std::max<int64_t>(1, (int64_t(1) << 15) / std::max<int64_t>(cost, 1)); }
 
@@ -133,11 +113,6 @@ DK_INLINE T squared_difference(const T* a, const T* b, int64_t M) {
   });
 }
 
-template <typename T>
-DK_INLINE bool is_near(T s, T n1, T n2) {
-  return s < T(kNearFraction) * (n1 + n2);
-}
-
 // c_ij of the backward (see the top of the file) from the stored output value.
 template <typename T>
 DK_INLINE T euclidean_coefficient(T g, T dist, bool squared) {
@@ -153,7 +128,7 @@ DK_INLINE bool far_coefficients_row(const T* __restrict g, const T* __restrict d
   int near = 0;
   for (int64_t j = 0; j < R; ++j) {
     const T dj = d[j];
-    const int nj = is_near(kSquared ? dj : dj * dj, n1i, n2[j]);
+    const int nj = direct_pair(kSquared ? dj : dj * dj, n1i, n2[j]);
     const T c = kSquared ? T(2) * g[j] : g[j] / dj;
     const int drop = kSquared ? nj : (nj | (dj == T(0)));
     C[j] = drop ? T(0) : c;
@@ -164,15 +139,15 @@ DK_INLINE bool far_coefficients_row(const T* __restrict g, const T* __restrict d
 
 // Row passes of the Euclidean epilogues, written as plain loops the compiler vectorizes and
 // cloned per instruction set (DK_CLONES needs non-template functions: one overload per type).
-//   add_norms:        row[j] += n1i + n2[j]; returns whether some pair of the row is near
+//   add_norms:        row[j] += n1i + n2[j]; returns whether some pair of the row is summed directly
 //   clamp_root:       row[j] = sqrt(max(row[j], 0)) (no root when squared); NaN stays NaN
-//   far_coefficients: C[j] = c_ij for far pairs, 0 for near ones; returns whether some is near
+//   far_coefficients: C[j] = c_ij for GEMM pairs, 0 for direct ones; returns whether some is direct
 #define DK_ROW_PASSES(T)                                                                               \
   DK_CLONES bool add_norms(T* __restrict row, T n1i, const T* __restrict n2, int64_t R) {             \
     int near = 0;                                                                                      \
     for (int64_t j = 0; j < R; ++j) {                                                                  \
       const T s = row[j] + n1i + n2[j];                                                                \
-      near |= is_near(s, n1i, n2[j]);                                                                  \
+      near |= direct_pair(s, n1i, n2[j]);                                                              \
       row[j] = s;                                                                                      \
     }                                                                                                  \
     return near;                                                                                       \
@@ -217,7 +192,7 @@ void cdist_euclidean_forward(const T* x1, const T* x2, T* out, T* work, int64_t 
         T* row = o + i * R;
         if (add_norms(row, n1[i], n2, R))
           for (int64_t j = 0; j < R; ++j)
-            if (is_near(row[j], n1[i], n2[j])) row[j] = squared_difference(a + i * M, c + j * M, M);
+            if (direct_pair(row[j], n1[i], n2[j])) row[j] = squared_difference(a + i * M, c + j * M, M);
         clamp_root(row, R, squared);
       }
     });
@@ -248,7 +223,7 @@ void cdist_euclidean_backward(const T* g, const T* x1, const T* x2, const T* dis
     squared_norms(c, R, M, n2);
     auto near = [&](int64_t i, int64_t j) {
       const T d = db[i * R + j];
-      return is_near(squared ? d : d * d, n1[i], n2[j]);
+      return direct_pair(squared ? d : d * d, n1[i], n2[j]);
     };
     parallel_for(0, P, grain_for(R * 4), [&](int64_t lo, int64_t hi) {
       for (int64_t i = lo; i < hi; ++i)

@@ -16,12 +16,14 @@
 // Labels are compared as int64 values; ids need not be 0..C-1.
 //
 // Contrastive loss: one row per pair, the distance summed directly (no GEMM form for row-wise
-// pairs; no cancellation at coincident points), the gradient (x1 - x2) scaled per row.
+// pairs; no cancellation at coincident points), the gradient (x1 - x2) scaled per row; the
+// row's loss and scale are core/metric_loss_math.h's, shared with the CUDA kernels.
 #include "cpu/metric_loss.h"
 
 #include <algorithm>
 #include <cmath>
 
+#include "core/metric_loss_math.h"
 #include "core/parallel.h"
 #include "cpu/simd.h"
 #include "cpu/vec_math.h"
@@ -122,10 +124,9 @@ void contrastive_loss_forward(const T* x1, const T* x2, const T* target, T* loss
         const T d = a[k] - b[k];
         return d * d;
       });
-      const T d = std::sqrt(s), y = target[i];
-      const T h = margin - d > T(0) ? margin - d : T(0);
+      const T d = std::sqrt(s);
       dist[i] = d;
-      loss[i] = T(0.5) * (y * s + (T(1) - y) * h * h);
+      loss[i] = contrastive_row(d, s, target[i], margin);
     }
   });
 }
@@ -135,12 +136,10 @@ void contrastive_loss_backward(const T* g, bool g_per_row, const T* x1, const T*
                                T* gx1, int64_t N, int64_t M, T margin) {
   parallel_for(0, N, std::max<int64_t>(1, (int64_t(1) << 15) / std::max<int64_t>(M, 1)), [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {
-      const T d = dist[i], y = target[i];
-      const T hinge = (d < margin && d > T(0)) ? (T(1) - y) * (margin - d) / d : T(0);
-      const T c = (g_per_row ? g[i] : g[0]) * (y - hinge);
+      const T c = contrastive_coefficient(g_per_row ? g[i] : g[0], dist[i], target[i], margin);
       const T* a = x1 + i * M;
       const T* b = x2 + i * M;
-      for (int64_t k = 0; k < M; ++k) gx1[i * M + k] = c * (a[k] - b[k]);
+      for (int64_t k = 0; k < M; ++k) gx1[i * M + k] = c == T(0) ? T(0) : c * (a[k] - b[k]);
     }
   });
 }

@@ -1,7 +1,7 @@
 // Distances on the GPU: cdist (Euclidean through cuda/gemm plus norms, other p directly) and
-// pairwise_distance, forward and backward. Formulas, the near-pair rule (pairs with
-// s < (n1 + n2) / 4 summed directly) and the subgradient conventions are those of
-// csrc/cpu/distance.cpp.
+// pairwise_distance, forward and backward. Formulas, the rule for pairs summed directly (near
+// pairs, s < (n1 + n2) / 4, and pairs with a non-finite norm: core/distance_kind.h) and the
+// subgradient conventions are those of csrc/cpu/distance.cpp.
 //
 // Euclidean forward: squared norms (a warp per row, shuffle sum) into work = [n1 (B*P) | n2
 // (B*R)], one batched GEMM out = -2 x1 x2^T, then an epilogue thread per output adds the norms,
@@ -19,6 +19,7 @@
 #include <cmath>
 #include <type_traits>
 
+#include "core/distance_kind.h"
 #include "cuda/cuda_check.h"
 #include "cuda/distance.h"
 #include "cuda/gemm.h"
@@ -30,28 +31,6 @@ namespace {
 constexpr unsigned kBlock = 256;
 constexpr unsigned kRowThreads = 128;  // fix-up kernels: threads over the features of one row
 constexpr unsigned kFull = 0xffffffffu;
-constexpr double kNearFraction = 0.25;
-
-enum class Lp { zero, one, two, inf, general };
-
-Lp lp_kind(double p) {
-  if (p == 0) return Lp::zero;
-  if (p == 1) return Lp::one;
-  if (p == 2) return Lp::two;
-  if (std::isinf(p)) return Lp::inf;
-  return Lp::general;
-}
-
-template <typename F>
-void dispatch_lp(double p, F&& f) {
-  switch (lp_kind(p)) {
-    case Lp::zero: return f(std::integral_constant<Lp, Lp::zero>{});
-    case Lp::one: return f(std::integral_constant<Lp, Lp::one>{});
-    case Lp::two: return f(std::integral_constant<Lp, Lp::two>{});
-    case Lp::inf: return f(std::integral_constant<Lp, Lp::inf>{});
-    case Lp::general: return f(std::integral_constant<Lp, Lp::general>{});
-  }
-}
 
 template <typename T>
 __device__ __forceinline__ T sign(T v) {
@@ -100,11 +79,6 @@ __device__ __forceinline__ T lp_distance(const T* a, const T* b, int64_t M, T p,
 }
 
 template <typename T>
-__device__ __forceinline__ bool is_near(T s, T n1, T n2) {
-  return s < T(kNearFraction) * (n1 + n2);
-}
-
-template <typename T>
 __device__ __forceinline__ T euclidean_coefficient(T g, T dist, bool squared) {
   if (squared) return T(2) * g;
   return dist == T(0) ? T(0) : g / dist;
@@ -143,7 +117,7 @@ __global__ void euclidean_epilogue_kernel(const T* __restrict__ x1, const T* __r
     const int64_t bi = k / R, j = k - bi * R, bj = (bi / P) * R + j;
     const T a = n1[bi], c = n2[bj];
     T s = out[k] + a + c;
-    if (is_near(s, a, c)) {
+    if (direct_pair(s, a, c)) {
       const T* u = x1 + bi * M;
       const T* v = x2 + bj * M;
       s = T(0);
@@ -166,7 +140,7 @@ __global__ void euclidean_coefficients_kernel(const T* __restrict__ g, const T* 
   for (int64_t k = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; k < total; k += (int64_t)gridDim.x * blockDim.x) {
     const int64_t bi = k / R, j = k - bi * R, bj = (bi / P) * R + j;
     const T d = dist[k];
-    C[k] = is_near(squared ? d : d * d, n1[bi], n2[bj]) ? T(0) : euclidean_coefficient(g[k], d, squared);
+    C[k] = direct_pair(squared ? d : d * d, n1[bi], n2[bj]) ? T(0) : euclidean_coefficient(g[k], d, squared);
   }
 }
 
@@ -189,7 +163,7 @@ __global__ void euclidean_fixup_kernel(const T* __restrict__ g, const T* __restr
         const int64_t ij = (b * P + i) * R + j;
         sum += C[ij];
         const T d = dist[ij];
-        if (is_near(squared ? d : d * d, n1[b * P + i], n2[b * R + j])) {
+        if (direct_pair(squared ? d : d * d, n1[b * P + i], n2[b * R + j])) {
           const T diff = x1[(b * P + i) * M + f] - x2[(b * R + j) * M + f];
           near += euclidean_coefficient(g[ij], d, squared) * diff;
         }

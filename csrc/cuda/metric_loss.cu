@@ -15,6 +15,7 @@
 // column j computing scale * (number of active triplets through (a, j)), no atomics.
 //
 // Contrastive: a warp per pair for the distance (shuffle sum), an elementwise backward.
+#include "core/metric_loss_math.h"
 #include "cuda/cuda_check.h"
 #include "cuda/launch.cuh"
 #include "cuda/metric_loss.h"
@@ -213,10 +214,9 @@ __global__ void contrastive_forward_kernel(const T* __restrict__ x1, const T* __
     }
     for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(kFull, s, o);
     if (lane == 0) {
-      const T d = sqrt(s), y = target[r];
-      const T h = margin - d > T(0) ? margin - d : T(0);
+      const T d = sqrt(s);
       dist[r] = d;
-      loss[r] = T(0.5) * (y * s + (T(1) - y) * h * h);
+      loss[r] = contrastive_row(d, s, target[r], margin);
     }
   }
 }
@@ -229,9 +229,8 @@ __global__ void contrastive_backward_kernel(const T* __restrict__ g, bool g_per_
   const int64_t total = N * M;
   for (int64_t k = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; k < total; k += (int64_t)gridDim.x * blockDim.x) {
     const int64_t r = k / M;
-    const T d = dist[r], y = target[r];
-    const T hinge = (d < margin && d > T(0)) ? (T(1) - y) * (margin - d) / d : T(0);
-    gx1[k] = (g_per_row ? g[r] : g[0]) * (y - hinge) * (x1[k] - x2[k]);
+    const T c = contrastive_coefficient(g_per_row ? g[r] : g[0], dist[r], target[r], margin);
+    gx1[k] = c == T(0) ? T(0) : c * (x1[k] - x2[k]);
   }
 }
 

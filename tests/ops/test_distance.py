@@ -110,6 +110,31 @@ def test_cdist_nan_propagates(device):
 
 
 @pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("squared", [False, True])
+def test_cdist_infinite_coordinates_give_inf_as_the_difference_form(device, squared):
+    """The matrix-product form computes inf - inf = NaN for a pair with an infinite coordinate;
+    such pairs are summed directly: inf, NaN only where the difference is (inf - inf, a NaN).
+    Sizes past PyTorch's mm threshold (25 rows), the other pairs of those rows and columns exact."""
+    xp = xp_for(device)
+    rng = np.random.default_rng(11)
+    x1 = rng.standard_normal((30, 5)).astype(np.float32)
+    x2 = rng.standard_normal((27, 5)).astype(np.float32)
+    x1[4, 1], x1[7, 0], x1[9, 2], x1[12, 3] = np.inf, -np.inf, np.nan, 3e20  # 3e20^2 overflows float32
+    x2[5, 1], x2[6, 4] = np.inf, -np.inf
+    with np.errstate(all="ignore"):
+        diff = x1[:, None, :].astype(np.float64) - x2[None, :, :]
+        exact = (diff ** 2).sum(-1).astype(np.float32)
+        exact = exact if squared else np.sqrt(exact)
+        reference = ref.cdist(x1, x2, squared=squared)
+    assert np.isnan(exact[4, 5]) and np.isinf(exact[4, 6]) and np.isinf(exact[12, 0])
+    finite = np.isfinite(exact)
+    for out in (to_host(ops.cdist(xp.asarray(x1), xp.asarray(x2), squared=squared)), reference):
+        np.testing.assert_array_equal(np.isnan(out), np.isnan(exact))
+        np.testing.assert_array_equal(out[np.isinf(exact)], exact[np.isinf(exact)])
+        np.testing.assert_allclose(out[finite], exact[finite], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("device", DEVICES)
 def test_cdist_broadcasts_batch_dims_and_takes_views(device):
     xp = xp_for(device)
     rng = np.random.default_rng(3)

@@ -288,6 +288,30 @@ def test_contrastive_loss_definition_gradcheck_and_zero_when_met():
     assert loss.item() == 0.0 and np.all(y.grad.numpy() == 0)
 
 
+@pytest.mark.parametrize("device", DEVICES)
+def test_contrastive_loss_at_infinite_and_nan_distance(device):
+    """A different pair at infinite distance costs 0 with a zero gradient (not 0 * inf = NaN), a
+    same pair at infinite distance costs inf, a NaN gives NaN; a finite pair beside them is exact."""
+    xp = xp_for(device)
+    inf, nan = np.inf, np.nan
+    x1 = np.zeros((4, 2), np.float32)
+    x1[2, 0] = nan
+    x2 = np.array([[inf, 0], [inf, 0], [0, 0], [0.6, 0.8]], np.float32)
+    t = np.array([0, 1, 0, 0], np.float32)
+    rows, dist = ops.contrastive_loss_forward(xp.asarray(x1), xp.asarray(x2), xp.asarray(t), 2.0, reduction="none")
+    np.testing.assert_allclose(to_host(rows), [0, inf, nan, 0.5], rtol=1e-6)
+    g1, g2 = ops.contrastive_loss_backward(xp.ones(4, np.float32), xp.asarray(x1), xp.asarray(x2), xp.asarray(t),
+                                           dist, 2.0, reduction="none")
+    expected = np.array([[0, 0], [-inf, 0], [nan, nan], [0.6, 0.8]], np.float32)
+    np.testing.assert_allclose(to_host(g1), expected, rtol=1e-6)
+    np.testing.assert_allclose(to_host(g2), -expected, rtol=1e-6)
+    with np.errstate(all="ignore"):
+        r_rows, r_dist = ref.contrastive_loss_forward(x1, x2, t, 2.0, reduction="none")
+        np.testing.assert_allclose(r_rows, to_host(rows), rtol=1e-6)
+        np.testing.assert_allclose(ref.contrastive_loss_backward(np.ones(4, np.float32), x1, x2, t, r_dist, 2.0,
+                                                                 reduction="none")[0], expected, rtol=1e-6)
+
+
 # ---- bad input -----------------------------------------------------------------------------------
 def test_batch_triplet_loss_errors_are_clear():
     e = np.zeros((4, 3), np.float32)

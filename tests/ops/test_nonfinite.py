@@ -283,7 +283,61 @@ def _word2vec_nonfinite(xp):
 PD_A = np.array([[N, 0], [I, 0], [0, 0]], np.float32)
 PD_B = np.array([[0, 0], [0, 0], [3, 4]], np.float32)
 
+CD_A = np.array([[0, 0], [I, 0], [N, 0]], np.float32)
+CD_B = np.array([[3, 4], [0, I], [I, 0]], np.float32)
+CL_X1 = np.array([[0, 0], [0, 0], [N, 0], [0, 0]], np.float32)
+CL_X2 = np.array([[I, 0], [I, 0], [0, 0], [0.6, 0.8]], np.float32)
+CL_T = f32(0, 1, 0, 0)
+TM_DIST = np.array([[0, 1, I, I], [I, 0, 3, 4], [5, 6, 0, N], [2, 7, 1, 0]], np.float32)
+TM_LABELS = np.array([0, 0, 1, 1])
+BT_EMB = np.array([[0, 0], [1, 0], [0, 2], [1, 2], [I, 0]], np.float32)  # person 2 infinitely far
+BT_LABELS = np.array([0, 0, 1, 1, 2])
+
+
+def _torch_contrastive(torch, margin=2.0):
+    """The usual PyTorch form: the same-pair term where target is 1, the hinge where it is 0."""
+    d = _F(torch).pairwise_distance(torch.tensor(CL_X1), torch.tensor(CL_X2), eps=0)
+    return 0.5 * torch.where(torch.tensor(CL_T) == 1, d ** 2, (margin - d).clamp(min=0) ** 2)
+
+
+def _torch_masks(torch, labels):
+    y = torch.tensor(labels)
+    same = y[:, None] == y[None, :]
+    return same & ~torch.eye(len(y), dtype=torch.bool), ~same
+
+
+def _torch_batch_hard_rows(torch, margin=1.5):
+    """The usual PyTorch batch hard: masked max over positives, masked min over negatives."""
+    d = torch.tensor(TM_DIST)
+    pos, neg = _torch_masks(torch, TM_LABELS)
+    hardest_pos = torch.where(pos, d, -I).amax(1)
+    hardest_neg = torch.where(neg, d, I).amin(1)
+    return (margin + hardest_pos - hardest_neg).clamp(min=0)
+
+
+def _torch_batch_all(torch, margin=2.5):
+    """The usual PyTorch batch all: the (N, N, N) costs of the valid triplets, mean over the positive ones."""
+    e = torch.tensor(BT_EMB)
+    d = torch.cdist(e, e)
+    pos, neg = _torch_masks(torch, BT_LABELS)
+    cost = (margin + d[:, :, None] - d[:, None, :])[pos[:, :, None] & neg[:, None, :]].clamp(min=0)
+    return cost.sum() / (cost > 0).sum().clamp(min=1)
+
+
 CASES += [
+    Case("cdist (inf - inf is NaN, an infinite difference is inf; any size, through the matrix product too)",
+         lambda xp: ops.cdist(xp.asarray(CD_A), xp.asarray(CD_B)), [[5, I, I], [I, I, N], [N, N, N]],
+         lambda t: t.cdist(t.tensor(CD_A), t.tensor(CD_B))),
+    Case("contrastive_loss (a term its target switches off is 0: a different pair at infinite distance costs 0)",
+         lambda xp: ops.contrastive_loss(xp.asarray(CL_X1), xp.asarray(CL_X2), xp.asarray(CL_T), 2.0,
+                                         reduction="none"),
+         [0, I, N, 0.5], _torch_contrastive),
+    Case("triplet_mining (hard: an infinitely far negative costs 0, an infinitely far positive inf)",
+         lambda xp: ops.triplet_mining(xp.asarray(TM_DIST), xp.asarray(TM_LABELS), 1.5, "hard")[0],
+         [0, I, N, 0.5], _torch_batch_hard_rows),
+    Case("batch_triplet_loss (all: triplets whose negative is infinitely far cost 0)",
+         lambda xp: ops.batch_triplet_loss(xp.asarray(BT_EMB), xp.asarray(BT_LABELS), 2.5, "all"),
+         1.3819660, _torch_batch_all),
     Case("pairwise_distance (eps is added to the difference, as PyTorch)",
          lambda xp: ops.pairwise_distance(xp.asarray(PD_A), xp.asarray(PD_B)), [N, I, 4.9999986],
          lambda t: _F(t).pairwise_distance(t.tensor(PD_A), t.tensor(PD_B)), atol=1e-5),
@@ -348,15 +402,11 @@ def test_every_op_has_a_case():
     """A new op joins the table (its backward functions are covered by their forward's case,
     the activation backward functions have their own)."""
     names = {c.name.split(" ")[0] for c in CASES}
-    public = {n for n in ops.__all__ if not n.endswith("_backward") and n not in ("cross_entropy_forward",)} \
+    # the *_forward variants of a loss return its value plus what its backward needs
+    forward_variants = ("cross_entropy_forward", "batch_triplet_loss_forward", "contrastive_loss_forward")
+    public = {n for n in ops.__all__ if not n.endswith("_backward") and n not in forward_variants} \
         if hasattr(ops, "__all__") else {n for n in dir(ops) if not n.startswith("_") and callable(getattr(ops, n))
-                                          and not n.endswith("_backward") and n != "cross_entropy_forward"}
+                                          and not n.endswith("_backward") and n not in forward_variants}
     # the cells' and nms's cases cover them; glove_cooccurrence takes integer ids only.
-    # Known gaps, not yet in the table: cdist gives NaN for an infinite coordinate where
-    # torch.cdist gives inf (its matrix-product expansion computes inf - inf), and the metric
-    # losses' rows for infinite distances are unwritten (contrastive_loss gives NaN for a
-    # dissimilar pair at infinite distance, where PyTorch-style code gives 0).
-    skip = {"rnn_forward", "gru_forward", "lstm_forward", "batched_nms", "glove_cooccurrence",
-            "cdist", "batch_triplet_loss", "batch_triplet_loss_forward", "triplet_mining",
-            "contrastive_loss", "contrastive_loss_forward"}
+    skip = {"rnn_forward", "gru_forward", "lstm_forward", "batched_nms", "glove_cooccurrence"}
     assert public - skip - names == set()

@@ -80,7 +80,7 @@ TINY = {
                          "--layers", "1", "--embedding", "8", "--sample-length", "10"],
     "dates": lambda d: ["--train-size", "96", "--test-size", "8", "--hidden", "16", "--embedding", "8",
                         "--batch-size", "32"],
-    "faces": lambda d: ["--data-dir", str(_faces(d)), "--test-people", "3", "--batch-size", "6",
+    "faces": lambda d: ["--data-dir", str(_faces(d)), "--test-people", "3", "--val-people", "2", "--batch-size", "6",
                         "--images-per-person", "2", "--width", "2", "--embedding-dim", "4", "--shift", "1"],
     "translate": lambda d: ["--data-dir", str(_corpus(d)), "--train-size", "96", "--test-size", "8", "--hidden",
                             "16", "--embedding", "8", "--batch-size", "32", "--beam-width", "2"],

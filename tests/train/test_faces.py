@@ -40,7 +40,10 @@ def test_faces_mistakes_are_caught_before_training(tmp_path, capsys, monkeypatch
         (["--images-per-person", "1", "--batch-size", "4"], "--images-per-person", "expected at least 2"),
         (["--fold", "2"], "--fold", r"expected 0..1 \(8 people in groups of 3\), got 2"),
         (["--test-people", "7"], "--test-people", "7 of 8 people leaves too few to train on"),
-        (["--batch-size", "12"], "--batch-size", "6 people per batch but only 5 train"),
+        (["--batch-size", "12"], "--batch-size", "6 people per batch but only 3 train"),
+        (["--val-people", "1"], "--val-people", r"expected at least 2 \(a threshold needs pairs of different "
+                                                r"people\) and at most 3 \(two people must train\), got 1"),
+        (["--val-people", "4"], "--val-people", "at most 3 .*got 4"),
         (["--data-dir", str(mixed)], "--data-dir", r"images must all have one size, but .*p0/0.png is 16x16 and "
                                                    r".*p2/0.png is 20x16 \(height x width\); resize them first"),
         (["--data-dir", str(small), "--test-people", "1", "--batch-size", "4"], "--data-dir",
@@ -55,6 +58,28 @@ def test_faces_mistakes_are_caught_before_training(tmp_path, capsys, monkeypatch
                        r"'deepkern\[faces\]'\)")
 
 
+def _assert_threshold_from_people_not_trained_on(ck, results, tmp_path):
+    """The three groups of people are disjoint, and the checkpoint's threshold is the best one on
+    the validation people's pairs, recomputed from the saved model."""
+    from deepkern.train.task import load_checkpoint
+    from deepkern.data import load_faces
+    from deepkern.metrics.verification import best_threshold, verification_pairs
+    from deepkern.train.faces import embed, pair_distances
+    from deepkern.train.tasks.faces import load_model
+
+    people = {part: set(names) for part, names in results["people"].items()}
+    assert [len(people[p]) for p in ("train", "validation", "test")] == [3, 2, 3]
+    assert not (people["train"] & people["validation"] or people["train"] & people["test"]
+                or people["validation"] & people["test"])
+    model, info = load_model(load_checkpoint(str(ck), ("faces",)))
+    faces = load_faces(TINY["faces"](tmp_path)[1])
+    val = faces.subset([faces.names.index(name) for name in people["validation"]])
+    e = embed(model, val.images, flip=info["flip"])
+    threshold = best_threshold(*verification_pairs(pair_distances(model, e, e), val.labels))
+    assert info["threshold"] == pytest.approx(threshold, rel=1e-6, abs=1e-9)
+    assert info["threshold"] == pytest.approx(results["model"]["threshold"], rel=1e-12, abs=1e-12)
+
+
 @pytest.mark.parametrize("loss", ["triplet", "contrastive", "binary"])
 def test_train_report_and_verify(loss, tmp_path, capsys, one_thread):
     Image = pytest.importorskip("PIL.Image")
@@ -66,12 +91,13 @@ def test_train_report_and_verify(loss, tmp_path, capsys, one_thread):
                                     "--epochs", "2", "--checkpoint", str(ck), "--out", str(out_dir)])
     assert rc == 0, err
     assert re.search(r"unseen people \(3, fold 0\): verification ROC AUC [0-9.]+, accuracy [0-9.]+ at .* <= "
-                     r"-?[0-9.]+ \(threshold chosen on the 5 training people\); one-shot 3-way identification [0-9.]+",
-                     out), out
+                     r"-?[0-9.]+ \(threshold chosen on the 2 validation people, not trained on\); one-shot 3-way "
+                     r"identification [0-9.]+", out), out
     assert "epoch 2/2: loss" in out and "val_one_shot" in out and ("active" in out) == (loss == "triplet")
     results = json.loads((out_dir / "results.json").read_text())
     assert set(results["model"]) >= {"auc", "accuracy", "one_shot", "threshold"}
     assert len(results["history"]["val_auc"]) == 2
+    _assert_threshold_from_people_not_trained_on(ck, results, tmp_path)
     for png in ("roc.png", "projection.png"):
         with Image.open(out_dir / png) as img:
             assert img.size[0] > 300

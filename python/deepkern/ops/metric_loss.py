@@ -21,6 +21,8 @@ The loss is a 0-d array; the backward hands d(loss)/d(dist) from the kernel to c
 ``contrastive_loss(x1, x2, target, margin)`` (Hadsell, Chopra & LeCun 2006): pairs x1[i],
 x2[i] (N, D), target[i] = 1 for a matching pair and 0 for a non-matching one,
 loss_i = (t d^2 + (1 - t) max(0, margin - d)^2) / 2 with d = ||x1[i] - x2[i]||.
+A term its target switches off is 0, not 0 * inf: a non-matching pair at infinite distance
+costs 0 and has a zero gradient; a NaN distance gives NaN.
 """
 from __future__ import annotations
 

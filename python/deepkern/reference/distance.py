@@ -1,8 +1,9 @@
 """Pure-NumPy distances: the ground truth for deepkern.ops.distance (same names and signatures).
 
-The Euclidean cdist mirrors the kernel's algorithm (norms plus a matrix product, pairs nearer
-than (n1 + n2) / 4 in squared distance summed directly; see csrc/cpu/distance.cpp), so the
-float32 baseline of the tests carries the same cancellation the algorithm does;
+The Euclidean cdist mirrors the kernel's algorithm (norms plus a matrix product; pairs nearer
+than (n1 + n2) / 4 in squared distance, and pairs with a non-finite norm, summed directly: see
+csrc/core/distance_kind.h), so the float32 baseline of the tests carries the same cancellation
+the algorithm does;
 ``compute_mode='donot_use_mm_for_euclid_dist'`` is the direct sum of squared differences.
 """
 import numpy as np
@@ -57,7 +58,11 @@ def _norms(x1, x2):
 
 
 def _near(s, n1, n2):
-    return s < NEAR_FRACTION * (n1[..., :, None] + n2[..., None, :])
+    """Pairs summed directly: near ones, and those with a non-finite norm (where the expansion
+    computes inf - inf; the difference form gives inf, or NaN for a NaN)."""
+    scale = n1[..., :, None] + n2[..., None, :]
+    with np.errstate(invalid="ignore"):
+        return (s < NEAR_FRACTION * scale) | ~np.isfinite(scale)
 
 
 def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary", squared=False):

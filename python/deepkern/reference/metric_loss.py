@@ -86,8 +86,12 @@ def _reduce(rows, reduction):
 
 def contrastive_loss_forward(x1, x2, target, margin=1.0, reduction="mean"):
     dist = np.sqrt(((x1 - x2) ** 2).sum(-1))
-    hinge = np.maximum(margin - dist, 0)
-    rows = 0.5 * (target * dist ** 2 + (1 - target) * hinge ** 2)
+    with np.errstate(invalid="ignore"):
+        hinge = np.maximum(margin - dist, 0)
+        # a term its target switches off is 0, not 0 * inf; a NaN distance stays NaN
+        same = np.where(target != 0, target * dist ** 2, 0)
+        different = np.where(target != 1, (1 - target) * hinge ** 2, 0)
+        rows = np.where(np.isnan(dist), dist, 0.5 * (same + different))
     return _reduce(rows, reduction), dist
 
 
@@ -99,5 +103,6 @@ def contrastive_loss_backward(grad_out, x1, x2, target, dist, margin=1.0, reduct
     g = np.broadcast_to(grad_out / max(len(x1), 1) if reduction == "mean" else grad_out, dist.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         hinge = np.where((dist < margin) & (dist > 0), (1 - target) * (margin - dist) / dist, 0)
-    g1 = (g * (target - hinge))[:, None] * (x1 - x2)
+        c = np.where(np.isnan(dist), dist, g * (target - hinge))[:, None]
+        g1 = np.where(c == 0, 0, c * (x1 - x2))  # 0, not 0 * inf, where the loss is flat
     return g1, -g1

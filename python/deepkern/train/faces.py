@@ -2,14 +2,16 @@
 
 Protocol (every number is on people the model never saw):
 
-- Split by identity: train people and test people (``deepkern.data.split_identities`` /
-  ``identity_folds``), never the same person on both sides.
+- Split by identity: train people, validation people and test people, never one person in two
+  of them (``deepkern.data.split_identities`` / ``identity_folds``).
 - Train an embedding on the train people's images, in batches of P people x K images:
   the triplet loss mined inside each batch ('hard', 'semihard', 'all', or 'random' triplets),
   the contrastive loss, or the binary classifier head, on in-batch pairs (every same pair and as
   many random different pairs).
 - Verification on the test people: every pair scored by its embedding distance; ROC AUC, and
-  balanced accuracy at the distance threshold chosen on the *train* people's pairs.
+  balanced accuracy at the distance threshold chosen on the *validation* people's pairs (people
+  held out of training: the training people's pairs are pulled tighter than new people's, so a
+  threshold chosen on them rejects too many same-person pairs of unseen people).
 - One-shot identification among the test people: one gallery image per person, every other
   image a probe, nearest gallery embedding wins; the mean over each image being the gallery.
 - Baseline on the same split: eigenfaces (scikit-learn PCA fitted on the train people,
@@ -151,13 +153,14 @@ def pair_distances(model, e1, e2, device="cpu"):
     return np.stack(rows, axis=1).astype(np.float64) if rows else np.zeros((len(e1), 0))
 
 
-def evaluate_faces(test_emb, test_labels, train_emb=None, train_labels=None, model=None, seed=0):
+def evaluate_faces(test_emb, test_labels, val_emb=None, val_labels=None, model=None, seed=0):
     """Verification and one-shot numbers on the test people from their embeddings, compared as
-    ``model`` compares them (:func:`pair_distances`); with the train people's embeddings, also
-    the balanced accuracy at the threshold chosen on the train people's pairs.
+    ``model`` compares them (:func:`pair_distances`); with the embeddings of validation people
+    (people neither trained on nor tested), also the balanced accuracy at the threshold chosen
+    on the validation people's pairs.
 
     Returns a dict: ``auc``, ``one_shot`` (mean over rounds), ``one_shot_rounds``, ``ways``
-    (people in the test set), ``fpr``/``tpr`` (the test ROC curve) and, with the train set,
+    (people in the test set), ``fpr``/``tpr`` (the test ROC curve) and, with the validation set,
     ``threshold`` and ``accuracy``.
     """
     dist = pair_distances(model, test_emb, test_emb)
@@ -166,9 +169,9 @@ def evaluate_faces(test_emb, test_labels, train_emb=None, train_labels=None, mod
     one_shot, rounds = one_shot_accuracy(dist, test_labels, seed=seed)
     result = {"auc": roc_auc(-d_test, same_test), "one_shot": one_shot, "one_shot_rounds": rounds,
               "ways": int(np.unique(test_labels).size), "fpr": fpr, "tpr": tpr}
-    if train_emb is not None:
-        d_train, same_train = verification_pairs(pair_distances(model, train_emb, train_emb), train_labels)
-        result["threshold"] = best_threshold(d_train, same_train)
+    if val_emb is not None:
+        d_val, same_val = verification_pairs(pair_distances(model, val_emb, val_emb), val_labels)
+        result["threshold"] = best_threshold(d_val, same_val)
         result["accuracy"] = balanced_accuracy(d_test, same_test, result["threshold"])
     return result
 

@@ -1,7 +1,7 @@
 """Say whether two face images show the same person, with a model trained by 'deepkern train
 faces': prints the distance between the two faces' embeddings and the verdict, "same person"
-when the distance is at most the threshold chosen on the training people (or --threshold).
-For a model trained with --loss binary the distance is minus the classifier head's logit.
+when the distance is at most the threshold chosen on the validation people (held out of
+training) or --threshold. For a model trained with --loss binary the distance is minus the classifier head's logit.
 
 Images are read with Pillow, converted to grayscale and, when their size differs from the
 training images', resized to it (faces should be cropped and framed like the training faces)."""
@@ -17,7 +17,7 @@ def add_arguments(p):
     p.add_argument("--checkpoint", required=True, metavar="CKPT", help="a checkpoint written by 'deepkern train faces'")
     p.add_argument("--threshold", type=float, default=None,
                    help="same person when the distance is at most this (default: the checkpoint's, chosen on the "
-                        "training people)")
+                        "validation people, held out of training)")
 
 
 def _read(Image, path, flag, size):

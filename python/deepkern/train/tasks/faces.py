@@ -7,10 +7,11 @@ Data: the AT&T / ORL Database of Faces shipped with deepkern (40 people x 10 gra
 person (your own faces work the same way; all images of one size).
 
 The people are shuffled (``--split-seed``) and cut into groups of ``--test-people``; group
-``--fold`` is held out entirely, the rest train. A CNN embedding (deepkern.models.FaceEmbeddingNet,
-unit-length outputs, shared by both branches of the Siamese network) trains on batches of
-``batch-size / images-per-person`` people x ``--images-per-person`` images, with random shifts and
-mirroring, by Adam with a cosine-decayed learning rate:
+``--fold`` is held out entirely for testing, ``--val-people`` of the others are held out of
+training to choose the verification threshold on, the rest train. A CNN embedding
+(deepkern.models.FaceEmbeddingNet, unit-length outputs, shared by both branches of the Siamese
+network) trains on batches of ``batch-size / images-per-person`` people x ``--images-per-person``
+images, with random shifts and mirroring, by Adam with a cosine-decayed learning rate:
 
 - ``--loss triplet``: max(0, margin + d(a, p) - d(a, n)) over triplets mined inside each batch,
   ``--mining hard`` (each anchor's farthest positive and nearest negative), ``semihard``
@@ -23,7 +24,9 @@ mirroring, by Adam with a cosine-decayed learning rate:
 After every epoch the unseen people are scored: verification ROC AUC over all their pairs, and
 one-shot N-way identification (one gallery image per person, every other image a probe; the mean
 over each image serving as the gallery). At the end also the balanced verification accuracy at
-the distance threshold chosen on the training people (the threshold ``deepkern verify`` uses),
+the distance threshold chosen on the validation people (the threshold ``deepkern verify`` uses;
+people the network did not train on, like the test people: a threshold chosen on the training
+people is too tight for new faces, whose pairs the network has not pulled together),
 with ``--baseline`` eigenfaces (scikit-learn PCA + nearest neighbour) on the same split, and
 with ``--out DIR`` the ROC curves (roc.png), the test embeddings projected to 2-D coloured by
 person (projection.png) and the numbers (results.json).
@@ -77,6 +80,8 @@ class Faces(Task):
         a("--squared", action="store_true", help="(triplet) mine and measure squared distances")
         a("--images-per-person", metavar="K", type=positive_int, default=5, help="images of each person in a batch")
         a("--test-people", metavar="N", type=positive_int, default=10, help="people held out for testing")
+        a("--val-people", metavar="N", type=positive_int, default=5,
+          help="people held out of training (and of testing) to choose the verification threshold on")
         a("--fold", metavar="F", type=nonnegative_int, default=0, help="which group of --test-people people is held out")
         a("--split-seed", metavar="N", type=nonnegative_int, default=0, help="seeds the shuffle of the people into groups")
         a("--embedding-dim", metavar="D", type=positive_int, default=64, help="length of the face embedding")
@@ -118,7 +123,7 @@ class Faces(Task):
         if min(faces.image_size) < 16:
             raise UsageError("--data-dir", f"the images are {faces.image_size[0]}x{faces.image_size[1]}: the network "
                                            "needs at least 16x16 (four halvings)")
-        self.train_set, self.test_set = self._split(faces)
+        self.train_set, self.val_set, self.test_set = self._split(faces)
         people = len(self.train_set.identities)
         per_batch = a.batch_size // a.images_per_person
         if per_batch > people:
@@ -138,7 +143,8 @@ class Faces(Task):
             f"margin {self.margin:g}" if a.loss == "contrastive" else "classifier head")
         print(f"faces: {len(faces)} images of {len(faces.identities)} people, "
               f"{faces.image_size[0]}x{faces.image_size[1]}; training on {people} people "
-              f"({len(self.train_set)} images), testing on {len(self.test_set.identities)} unseen "
+              f"({len(self.train_set)} images), choosing the threshold on {len(self.val_set.identities)} others, "
+              f"testing on {len(self.test_set.identities)} unseen "
               f"(fold {a.fold}); {a.loss} loss ({how}); {self.model.num_parameters():,} parameters; "
               f"{dk.get_num_threads()} threads; device {self.device}")
 
@@ -151,15 +157,20 @@ class Faces(Task):
         if a.fold >= folds:
             raise UsageError("--fold", f"expected 0..{folds - 1} ({len(ids)} people in groups of {a.test_people}), "
                                        f"got {a.fold}")
+        if a.val_people < 2 or a.test_people + a.val_people > len(ids) - 2:
+            raise UsageError("--val-people", f"expected at least 2 (a threshold needs pairs of different people) "
+                                             f"and at most {len(ids) - 2 - a.test_people} (two people must train), "
+                                             f"got {a.val_people}")
         test_ids = ids[a.fold * a.test_people:(a.fold + 1) * a.test_people]
-        train_ids = np.setdiff1d(ids, test_ids)
-        train, test = faces.subset(train_ids), faces.subset(test_ids)
+        rest = ids[~np.isin(ids, test_ids)]  # in shuffled order
+        val_ids, train_ids = rest[:a.val_people], rest[a.val_people:]
+        train, val, test = faces.subset(train_ids), faces.subset(val_ids), faces.subset(test_ids)
         counts = np.bincount(faces.labels)
         few = [faces.names[i] for i in ids if counts[i] < 2]
         if few:
             raise UsageError("--data-dir", f"every person needs at least two images; {', '.join(few[:3])} "
                                            f"{'has' if len(few) == 1 else 'have'} one")
-        return train, test
+        return train, val, test
 
     def _embed(self, images):
         from ..faces import embed
@@ -178,8 +189,8 @@ class Faces(Task):
         if self.args.loss == "triplet":
             logs["active"] = self.loss_fn.active_fraction
         last = epoch + 1 == self.epochs
-        train = (self._embed(self.train_set.images), self.train_set.labels) if last else (None, None)
-        r = evaluate_faces(self._embed(self.test_set.images), self.test_set.labels, *train, model=self.model)
+        val = (self._embed(self.val_set.images), self.val_set.labels) if last else (None, None)
+        r = evaluate_faces(self._embed(self.test_set.images), self.test_set.labels, *val, model=self.model)
         logs.update({"val_auc": r["auc"], "val_one_shot": r["one_shot"]})
         if last:
             self.threshold = r["threshold"]
@@ -200,19 +211,19 @@ class Faces(Task):
         from ..faces import eigenfaces, evaluate_faces, plot_projection, plot_roc
 
         a = self.args
-        train_emb, test_emb = self._embed(self.train_set.images), self._embed(self.test_set.images)
-        r = evaluate_faces(test_emb, self.test_set.labels, train_emb, self.train_set.labels, model=self.model)
+        val_emb, test_emb = self._embed(self.val_set.images), self._embed(self.test_set.images)
+        r = evaluate_faces(test_emb, self.test_set.labels, val_emb, self.val_set.labels, model=self.model)
         self.threshold = r["threshold"]
         results = {"model": r}
         unit = "-logit of the classifier head" if a.loss == "binary" else "distance"
         print(f"unseen people ({r['ways']}, fold {a.fold}): verification ROC AUC {r['auc']:.4f}, accuracy "
               f"{r['accuracy']:.4f} at {unit} <= {r['threshold']:.4f} (threshold chosen on the "
-              f"{len(self.train_set.identities)} training people); one-shot {r['ways']}-way identification "
-              f"{r['one_shot']:.4f}")
+              f"{len(self.val_set.identities)} validation people, not trained on); one-shot {r['ways']}-way "
+              f"identification {r['one_shot']:.4f}")
         if a.baseline:
             features = eigenfaces(self.train_set.images, a.components, seed=a.split_seed)
             b = evaluate_faces(features(self.test_set.images), self.test_set.labels,
-                               features(self.train_set.images), self.train_set.labels)
+                               features(self.val_set.images), self.val_set.labels)
             results["eigenfaces"] = b
             print(f"eigenfaces ({a.components} components, nearest neighbour), same split: ROC AUC {b['auc']:.4f}, "
                   f"accuracy {b['accuracy']:.4f}, one-shot {b['one_shot']:.4f}")
@@ -226,6 +237,8 @@ class Faces(Task):
                             title=f"unseen people's embeddings (fold {a.fold}), PCA to 2-D")
             summary = {name: {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in res.items()}
                        for name, res in results.items()}
+            summary["people"] = {part: [str(ds.names[i]) for i in ds.identities] for part, ds in
+                                 (("train", self.train_set), ("validation", self.val_set), ("test", self.test_set))}
             summary["settings"] = {k: v for k, v in vars(a).items() if not k.startswith("_") and k != "run"}
             summary["history"] = {k: list(self.history[k]) for k in self.history.keys()}
             with open(os.path.join(a.out, "results.json"), "w") as f:
