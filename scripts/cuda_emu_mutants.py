@@ -41,7 +41,8 @@ class Mutant:
 
 
 RACE = r"WARNING: ThreadSanitizer: data race"
-OOB = r"ERROR: AddressSanitizer: [a-z-]*(overflow|out-of-bounds)"
+# An out-of-bounds index into a static array is UBSan's bounds check (the asan mode runs both).
+OOB = r"ERROR: AddressSanitizer: [a-z-]*(overflow|out-of-bounds)|runtime error: index -?\d+ out of bounds"
 EMU = r"cuda_emu: in .*: "
 EXPECT = {"tsan": RACE, "asan": OOB, "plain": EMU}
 
@@ -206,7 +207,8 @@ def main():
             env.update(DEEPKERN_CUDA_EMU_BUILD=build,
                        PYTHONPATH=os.pathsep.join(filter(None, [os.path.join(args.root, "python"),
                                                                 env.get("PYTHONPATH")])))
-            run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *m.tests],
+            # -s: a sanitizer aborts the process, and output pytest captured would be lost with it.
+            run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", *m.tests],
                                  cwd=args.root, env=env, capture_output=True, text=True, timeout=1800)
         report = first_report(run.stdout + run.stderr, EXPECT[m.mode]) if run.returncode != 0 else None
         status = "caught" if report else "missed"
