@@ -18,12 +18,12 @@
 // 1x1 conv").
 //
 // Winograd F(2x2, 3x3) (Lavin & Gray 2015), forward and data gradient of 3x3, stride-1,
-// undilated, ungrouped layers with >= 16 channels in and out and >= 128 output tiles:
+// undilated, ungrouped layers with >= 16 channels in and out and >= 48 output tiles:
 //   Y = A^T [ (G g G^T) (.) (B^T d B) ] A  per 2x2 output tile, d its 4x4 input patch;
 // summed over input channels this is 16 GEMMs, one per transformed position,
 //   M[pos] (K, tiles) = U[pos] (K, C) @ V[pos] (C, tiles).
-// U is transformed once per call (in double) straight into the micro-kernel's packed A
-// panels; the tiles are cut into blocks of a multiple of 32 whose V and M stay in L2, and
+// U is transformed once per call (in double, the MR output channels of a panel as SIMD
+// lanes) straight into the micro-kernel's packed A panels; the tiles are cut into blocks of a multiple of 32 whose V and M stay in L2, and
 // each block's V is written by the input transform straight into packed B panels (so the
 // operand is packed once, from NCHW, instead of im2col followed by a re-pack), multiplied by
 // gemm_prepacked, and turned into y by the output transform. The transforms run on rows of
@@ -43,7 +43,9 @@
 //
 // Backward:
 //   data:   dcol = w[g]^T @ gy[n, g], scattered back by col2im (a sum over the kernel taps);
-//           units own whole images so no two threads write the same gx rows.
+//           units own whole images, or at batch 1 blocks of an image's input channels (the
+//           rows of dcol that col2im sums into those channels' planes), so no two threads
+//           write the same gx rows and a single image still fills every thread.
 //   weight: gw[g] += gy[n, g] @ col^T over the batch; each thread accumulates into a private
 //           copy of gw in its workspace slot, the copies are summed at the end (deterministic
 //           for a given thread count).
@@ -184,11 +186,12 @@ void im2col_block(const Conv2dGeom& g, const T* xg, int64_t j0, int64_t nc, T* c
   }
 }
 
-// gxg (C/G, H, W) += col2im of col (C/G*R*S, nc; row stride ld) for output positions [j0, j0 + nc).
+// gxg (nch, H, W) += col2im of col (nch*R*S, nc; row stride ld) for output positions [j0, j0 + nc):
+// nch input channels (C/G for a whole group, fewer for a channel block of one).
 template <typename T>
-void col2im_block(const Conv2dGeom& g, const T* col, int64_t j0, int64_t nc, T* gxg, int64_t ld) {
+void col2im_block(const Conv2dGeom& g, const T* col, int64_t j0, int64_t nc, T* gxg, int64_t ld, int64_t nch) {
   const int64_t RS = g.R * g.S;
-  for (int64_t row = 0; row < g.CRSg(); ++row) {
+  for (int64_t row = 0; row < nch * RS; ++row) {
     const int64_t c = row / RS, r = (row / g.S) % g.R, s = row % g.S;
     T* xc = gxg + c * g.HW();
     const OutRange v = valid_q(g, s);
@@ -315,9 +318,9 @@ WinogradPlan winograd_plan(const Conv2dGeom& g, ConvPass pass) {
   p.th = (p.hout + 1) / 2;
   p.tw = (p.wout + 1) / 2;
   p.tiles = p.n * p.th * p.tw;
-  // Heuristic: below ~128 tiles the filter transform (per call) outweighs the multiplies
+  // Heuristic: below ~48 tiles the filter transform (per call) outweighs the multiplies
   // saved; few channels make the 16 GEMMs too short to pay for the data transforms.
-  if (forced < 0 && (p.cin < 16 || p.cout < 16 || p.tiles < 128)) {
+  if (forced < 0 && (p.cin < 16 || p.cout < 16 || p.tiles < 48)) {
     p.m = 0;
     return p;
   }
@@ -473,36 +476,61 @@ WinogradPanels<T> winograd_panels(int m, int nr) {
 
 // U = G g G^T of every (output, input) channel pair, computed in double and written as the
 // micro-kernel's packed A panels: u[pos*(kpa*cin) + (k/mr)*mr*cin + c*mr + k%mr], rows past
-// cout zero. Returns false when a filter value is not finite.
+// cout zero. One call does one panel (output channels k0 .. k0+mr-1) with the mr channels as
+// SIMD lanes (kMaxMr of them, the unused ones zero), so the transform vectorizes and each
+// (pos, c) writes mr contiguous values. Returns false when a filter value is not finite.
 template <typename T, int M>
-bool winograd_filters(const WinogradPlan& p, const T* w, int mr, T* u) {
+DK_INLINE bool winograd_filter_panel_body(const WinogradPlan& p, const T* w, int mr, int64_t k0, T* u,
+                                          int64_t pos_stride) {
   using Wm = WinogradMatrices<M>;
-  constexpr int A = M + 2;
-  const int64_t kpa = (p.cout + mr - 1) / mr * mr, pos_stride = kpa * p.cin;
-  std::atomic<bool> finite{true};
-  parallel_for(0, kpa, 1, [&](int64_t lo, int64_t hi) {
-    double guard = 0;
-    for (int64_t k = lo; k < hi; ++k) {
-      T* uk = u + (k / mr) * mr * p.cin + k % mr;
-      for (int64_t c = 0; c < p.cin; ++c) {
-        double g[3][3] = {};
-        if (k < p.cout) {
-          for (int r = 0; r < 3; ++r)
-            for (int s = 0; s < 3; ++s)  // flip: w is (cin, cout, 3, 3) read rotated by 180 degrees
-              g[r][s] = p.flip ? w[(c * p.cout + k) * 9 + (2 - r) * 3 + (2 - s)] : w[(k * p.cin + c) * 9 + r * 3 + s];
-        }
-        double gg[A][3];
-        for (int i = 0; i < A; ++i)
-          for (int s = 0; s < 3; ++s) gg[i][s] = Wm::G[i][0] * g[0][s] + Wm::G[i][1] * g[1][s] + Wm::G[i][2] * g[2][s];
-        for (int i = 0; i < A; ++i)
-          for (int j = 0; j < A; ++j) {
-            const T uij = static_cast<T>(gg[i][0] * Wm::G[j][0] + gg[i][1] * Wm::G[j][1] + gg[i][2] * Wm::G[j][2]);
-            uk[(i * A + j) * pos_stride + c * mr] = uij;
-            guard += uij * 0.0;
-          }
+  constexpr int A = M + 2, L = gemm_detail::kMaxMr;
+  const int lanes = static_cast<int>(std::min<int64_t>(mr, p.cout - k0));
+  alignas(64) double g[9 * L] = {};  // g[(r*3 + s)*L + lane]; lanes >= `lanes` stay zero
+  alignas(64) double gg[A * 3 * L];  // G g
+  alignas(64) double uu[A * A * L];  // G g G^T
+  double guard[L] = {};              // stays 0 while every value is finite
+  for (int64_t c = 0; c < p.cin; ++c) {
+    for (int kk = 0; kk < lanes; ++kk) {
+      const int64_t k = k0 + kk;
+      if (p.flip) {  // w is (cin, cout, 3, 3), read rotated by 180 degrees
+        const T* src = w + (c * p.cout + k) * 9;
+        for (int rs = 0; rs < 9; ++rs) g[rs * L + kk] = src[8 - rs];
+      } else {
+        const T* src = w + (k * p.cin + c) * 9;
+        for (int rs = 0; rs < 9; ++rs) g[rs * L + kk] = src[rs];
       }
     }
-    if (guard != 0) finite = false;  // NaN != 0
+    for (int s = 0; s < 3; ++s) apply_rows<double, L>(Wm::G, g + s * L, 3 * L, gg + s * L, 3 * L);
+    for (int i = 0; i < A; ++i) apply_rows<double, L>(Wm::G, gg + i * 3 * L, L, uu + i * A * L, L);
+    for (int pos = 0; pos < A * A; ++pos) {
+      T* dst = u + pos * pos_stride + c * mr;
+      const double* src = uu + pos * L;
+      for (int kk = 0; kk < mr; ++kk) dst[kk] = static_cast<T>(src[kk]);
+      for (int kk = 0; kk < L; ++kk) guard[kk] += src[kk] * 0.0;
+    }
+  }
+  double all = 0;
+  for (int kk = 0; kk < L; ++kk) all += guard[kk];
+  return all == 0;
+}
+
+DK_CLONES bool winograd_filter_panel_2(const WinogradPlan& p, const float* w, int mr, int64_t k0, float* u,
+                                       int64_t ps) {
+  return winograd_filter_panel_body<float, 2>(p, w, mr, k0, u, ps);
+}
+DK_CLONES bool winograd_filter_panel_2(const WinogradPlan& p, const double* w, int mr, int64_t k0, double* u,
+                                       int64_t ps) {
+  return winograd_filter_panel_body<double, 2>(p, w, mr, k0, u, ps);
+}
+
+template <typename T, int M>
+bool winograd_filters(const WinogradPlan& p, const T* w, int mr, T* u) {
+  static_assert(M == 2, "winograd_filters: F(2x2, 3x3) only");
+  const int64_t kpa = (p.cout + mr - 1) / mr * mr, pos_stride = kpa * p.cin;
+  std::atomic<bool> finite{true};
+  parallel_for(0, kpa / mr, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t b = lo; b < hi; ++b)
+      if (!winograd_filter_panel_2(p, w, mr, b * mr, u + b * mr * p.cin, pos_stride)) finite = false;
   });
   return finite;
 }
@@ -642,43 +670,57 @@ void conv2d_forward(const Conv2dGeom& g, const T* x, const T* w, const T* b, T* 
 
 template <typename T>
 void conv2d_backward_data(const Conv2dGeom& g, const T* gy, const T* w, T* gx, T* ws, int64_t ws_size) {
-  const int64_t PQ = g.PQ(), rows = g.CRSg(), Kg = g.Kg(), HW = g.HW();
+  const int64_t PQ = g.PQ(), rows = g.CRSg(), Kg = g.Kg(), HW = g.HW(), RS = g.R * g.S, Cg = g.Cg();
   if (g.N * g.C * HW == 0) return;
   const WinogradPlan wp = winograd_plan(g, ConvPass::backward_data);
   if (wp.m && winograd(wp, gy, w, static_cast<const T*>(nullptr), gx, ws, ws_size)) return;
   const ColBlocks cb = col_blocks(g);
-  const int64_t per_group = cb.per > 1 ? cb.count : g.N;  // units own whole images: no shared gx rows
-  const int64_t units = g.groups * per_group;
   const int64_t slot = im2col_slot(g, ConvPass::backward_data);
   const bool direct = g.pointwise() && cb.per == 1;
-  for_units(slots_threads(units, slot, ws_size), units, [&](int t, int64_t u) {
-    const int64_t gi = u / per_group, idx = u % per_group;
-    const T* wg = w + gi * Kg * rows;
-    T* col = ws + t * slot;
-    const int64_t n0 = cb.per > 1 ? idx * cb.per : idx, nimg = cb.per > 1 ? std::min(cb.per, g.N - n0) : 1;
-    for (int64_t i = 0; i < nimg; ++i) {
-      T* gxg = gx + ((n0 + i) * g.C + gi * g.Cg()) * HW;
-      if (Kg == 0 || !direct) std::fill(gxg, gxg + g.Cg() * HW, T(0));
-    }
-    if (Kg == 0) return;
-    if (cb.per > 1) {
-      const ColBlock blk = col_block(g, cb, idx);
+  if (cb.per > 1) {  // blocks of whole small images: a unit owns its images' gx
+    const int64_t units = g.groups * cb.count;
+    for_units(slots_threads(units, slot, ws_size), units, [&](int t, int64_t u) {
+      const int64_t gi = u / cb.count;
+      const ColBlock blk = col_block(g, cb, u % cb.count);
+      T* col = ws + t * slot;
       T* out = col + rows * cb.chunk;
+      for (int64_t i = 0; i < blk.nimg; ++i) {
+        T* gxg = gx + ((blk.n0 + i) * g.C + gi * Cg) * HW;
+        std::fill(gxg, gxg + Cg * HW, T(0));
+      }
+      if (Kg == 0) return;
       gather_images(g, blk, gi, gy, out);
-      gemm<T>(true, false, rows, blk.cols, Kg, T(1), wg, rows, out, blk.cols, T(0), col, blk.cols);
-      for (int64_t i = 0; i < nimg; ++i)
-        col2im_block(g, col + i * PQ, 0, PQ, gx + ((n0 + i) * g.C + gi * g.Cg()) * HW, blk.cols);
-      return;
-    }
-    T* gxg = gx + (n0 * g.C + gi * g.Cg()) * HW;
-    const T* gyg = gy + (n0 * g.K + gi * Kg) * PQ;
+      gemm<T>(true, false, rows, blk.cols, Kg, T(1), w + gi * Kg * rows, rows, out, blk.cols, T(0), col, blk.cols);
+      for (int64_t i = 0; i < blk.nimg; ++i)
+        col2im_block(g, col + i * PQ, 0, PQ, gx + ((blk.n0 + i) * g.C + gi * Cg) * HW, blk.cols, Cg);
+    });
+    return;
+  }
+  // Units are (group, image, block of input channels): a unit owns its channels' gx planes, so
+  // no two threads write the same rows. Fewer (group, image) pairs than threads (batch 1), or a
+  // count the threads do not divide, splits each image's channels into `split` blocks, so one
+  // parallel region covers the layer instead of a serial loop of multithreaded GEMMs.
+  const int nt = std::max(1, get_num_threads());
+  const int64_t images = g.groups * g.N;
+  const int64_t split = images % nt == 0 || images >= 4 * nt ? 1 : std::min<int64_t>(Cg, nt);
+  const int64_t cblk = (Cg + split - 1) / split, units = images * split;
+  for_units(slots_threads(units, slot, ws_size), units, [&](int t, int64_t u) {
+    const int64_t gi = u / (g.N * split), n = u / split % g.N, c0 = u % split * cblk;
+    const int64_t nch = std::min(cblk, Cg - c0);
+    if (nch <= 0) return;
+    T* gxc = gx + (n * g.C + gi * Cg + c0) * HW;
+    if (Kg == 0 || !direct) std::fill(gxc, gxc + nch * HW, T(0));
+    if (Kg == 0) return;
+    const T* wc = w + gi * Kg * rows + c0 * RS;  // columns c0*RS .. of w[g] (Kg, rows)
+    const T* gyg = gy + (n * g.K + gi * Kg) * PQ;
+    T* col = ws + t * slot;
     for (int64_t ci = 0; ci < cb.per_image; ++ci) {
       const int64_t j0 = ci * cb.chunk, nc = std::min(cb.chunk, PQ - j0);
       if (direct) {
-        gemm<T>(true, false, rows, nc, Kg, T(1), wg, rows, gyg + j0, PQ, T(0), gxg + j0, HW);
+        gemm<T>(true, false, nch * RS, nc, Kg, T(1), wc, rows, gyg + j0, PQ, T(0), gxc + j0, HW);
       } else {
-        gemm<T>(true, false, rows, nc, Kg, T(1), wg, rows, gyg + j0, PQ, T(0), col, nc);
-        col2im_block(g, col, j0, nc, gxg, nc);
+        gemm<T>(true, false, nch * RS, nc, Kg, T(1), wc, rows, gyg + j0, PQ, T(0), col, nc);
+        col2im_block(g, col, j0, nc, gxc, nc, nch);
       }
     }
   });

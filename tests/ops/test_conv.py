@@ -86,6 +86,32 @@ def test_conv2d_same_result_for_any_thread_count():
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("x_shape, w_shape, geo", [
+    ((1, 5, 90, 70), (6, 5, 3, 3), dict(padding=1, dilation=(1, 2))),  # batch 1: several column blocks
+    ((3, 5, 40, 30), (4, 5, 5, 5), dict(padding=2, stride=(1, 2))),    # 3 images on 2 threads
+    ((1, 7, 20, 20), (3, 7, 1, 1), {}),                                 # batch 1, pointwise (no col2im)
+    ((1, 6, 24, 24), (4, 3, 3, 3), dict(padding=1, groups=2)),
+])
+def test_conv2d_data_gradient_splits_channels_when_images_are_few(conv_algorithm, x_shape, w_shape, geo):
+    """With fewer images than threads (or a count they do not divide) the data gradient splits
+    each image's input channels over the threads: the reference result for any thread count."""
+    conv_algorithm("im2col")
+    rng = np.random.default_rng(16)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.standard_normal(w_shape).astype(np.float32)
+    g = rng.standard_normal(ops.conv2d(x, w, **geo).shape).astype(np.float32)
+    old = dk.get_num_threads()
+    try:
+        results = []
+        for n in (1, 2, 3):
+            dk.set_num_threads(n)
+            results.append(ops.conv2d_backward(g, x, w, need_weight=False, need_bias=False, **geo)[0])
+    finally:
+        dk.set_num_threads(old)
+    for gx in results:
+        assert_matches_reference(gx, lambda g, x, w: ref.conv2d_backward(g, x, w, **geo)[0], g, x, w)
+
+
 @pytest.mark.parametrize("device", DEVICES)
 def test_conv2d_non_contiguous_inputs_and_out(device):
     xp = xp_for(device)
