@@ -180,26 +180,20 @@ void pack_a(bool trans, const T* A, int64_t lda, int64_t i0, int64_t p0, int64_t
 }
 
 // op(B)[p0:+kc, j0:+nb] -> NR-column panels: panel q holds b[k*NR + c] = op(B)[p0+k, j0+q*NR+c].
-// Both cases read B sequentially (whole rows of the block, or strips of 16 along k), which
-// keeps the hardware prefetcher and the TLB happy when B is much larger than the caches.
+// Plain B is copied a panel at a time (kc rows of NR values, a strided stream the prefetcher
+// follows); B^T is read along its rows (strips of 16 along k), which keeps the hardware
+// prefetcher and the TLB happy when B is much larger than the caches.
 template <typename T>
 void pack_b(bool trans, const T* B, int64_t ldb, int64_t p0, int64_t j0, int64_t kc, int64_t nb, int nr,
-            gemm_detail::PackTransposed<T> simd_trans, T* dst) {
+            gemm_detail::PackTransposed<T> simd_trans, gemm_detail::PackRows<T> rows, T* dst) {
   if (trans && simd_trans != nullptr) {
     for (int64_t jr = 0; jr < nb; jr += nr)
       simd_trans(B + (j0 + jr) * ldb + p0, ldb, kc, static_cast<int>(std::min<int64_t>(nr, nb - jr)), dst + jr * kc);
     return;
   }
-  if (!trans) {  // op(B)[k, j] = B[k, j]: row k of the block is nb contiguous values
-    for (int64_t k = 0; k < kc; ++k) {
-      const T* s = B + (p0 + k) * ldb + j0;
-      for (int64_t jr = 0; jr < nb; jr += nr) {
-        const int n = static_cast<int>(std::min<int64_t>(nr, nb - jr));
-        T* d = dst + jr * kc + k * nr;
-        std::memcpy(d, s + jr, sizeof(T) * n);
-        for (int c = n; c < nr; ++c) d[c] = T(0);
-      }
-    }
+  if (!trans) {  // op(B)[k, j] = B[k, j]
+    for (int64_t jr = 0; jr < nb; jr += nr)
+      rows(B + p0 * ldb + j0 + jr, ldb, kc, static_cast<int>(std::min<int64_t>(nr, nb - jr)), dst + jr * kc);
     return;
   }
   constexpr int64_t kStrip = 16;  // op(B)[k, j] = B[j, k]: rows of B read along k, a strip at a time
@@ -252,7 +246,7 @@ void gemm_block(const Problem<T>& P, const KernelSet<T>& ks, int64_t i0, int64_t
       const bool first = p == 0;
       for (int64_t j2 = 0; j2 < N; j2 += ks.nb) {
         const int64_t nb = std::min<int64_t>(ks.nb, N - j2);
-        pack_b(P.trans_b, P.B, P.ldb, p, j0 + j2, kc, nb, nr, ks.pack_b_trans, pb);
+        pack_b(P.trans_b, P.B, P.ldb, p, j0 + j2, kc, nb, nr, ks.pack_b_trans, ks.pack_b, pb);
         for (int64_t ir = 0; ir < mb; ir += mr) {
           const int m = static_cast<int>(std::min<int64_t>(mr, mb - ir));
           const auto kernel = ks.rows[m];
@@ -451,7 +445,7 @@ PackedB<T>::PackedB(bool trans_b, int64_t K, int64_t N, const T* B, int64_t ldb)
   const KernelSet<T>& ks = kernels_for<T>(active_isa());
   panels_ = t_packed_b.get<T>(std::max<int64_t>(1, (N + ks.nr - 1) / ks.nr * ks.nr * K));
   t_packed_b_live = true;
-  if (K > 0 && N > 0) pack_b(trans_b, B, ldb, 0, 0, K, N, ks.nr, ks.pack_b_trans, panels_);
+  if (K > 0 && N > 0) pack_b(trans_b, B, ldb, 0, 0, K, N, ks.nr, ks.pack_b_trans, ks.pack_b, panels_);
 }
 
 template <typename T>

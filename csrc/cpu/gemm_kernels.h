@@ -24,6 +24,7 @@ template <typename T>
 using MicroKernel = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int n, const Epilogue<T>& epi);
 
 constexpr int kMaxMr = 16;
+constexpr int kMaxNr = 32;  // the widest NR of any KernelSet
 
 // A transposing packer for one panel of width P (MR for A, NR for B):
 // dst[k*P + c] = src[c*ld + k] for k < kc, c < n, and 0 for n <= c < P. It packs the
@@ -31,11 +32,18 @@ constexpr int kMaxMr = 16;
 template <typename T>
 using PackTransposed = void (*)(const T* src, int64_t ld, int64_t kc, int n, T* dst);
 
+// A row-copying packer for one NR-column panel of op(B) = B: dst[k*NR + c] = src[k*ld + c]
+// for k < kc, c < n, and 0 for n <= c < NR (whole vectors, masked at the edge: a memcpy of
+// NR values per k row cost more in call overhead than the copy itself).
+template <typename T>
+using PackRows = void (*)(const T* src, int64_t ld, int64_t kc, int n, T* dst);
+
 // One register-blocked kernel family: rows[m] handles a tile with m valid rows (1..mr), so
 // edge tiles in M run no wasted FMAs; edge columns are masked. Cache blocking per family:
 // kc (K block: an MR x kc A panel stays in L1), nb (N block: the kc x nb packed B in L2),
 // mb (M block: the mb x kc packed A in L3). pack_a / pack_b_trans are SIMD transposing
-// packers for A (not transposed) and B (transposed), or null for the driver's scalar ones.
+// packers for A (not transposed) and B (transposed), or null for the driver's scalar ones;
+// pack_b packs B (not transposed).
 template <typename T>
 struct KernelSet {
   const char* name;
@@ -43,6 +51,7 @@ struct KernelSet {
   MicroKernel<T> rows[kMaxMr + 1];
   PackTransposed<T> pack_a;
   PackTransposed<T> pack_b_trans;
+  PackRows<T> pack_b;
 };
 
 // Per-ISA sets; the AVX ones may only be used where dk::cpu_isa() allows.

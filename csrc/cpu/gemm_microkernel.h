@@ -130,13 +130,33 @@ void ukr(int64_t kc, const typename S::T* __restrict__ a, const typename S::T* _
     store_tile<S, NV, M, false>(acc[0], c, ldc, n, e);
 }
 
+// The NR = NV*W column panel of a row-major B (see PackRows): NV vectors per k row, the
+// last ones masked (masked lanes read as 0, so the panel's padding comes out zero).
+template <class S, int NV>
+void pack_rows(const typename S::T* src, int64_t ld, int64_t kc, int n, typename S::T* dst) {
+  constexpr int W = S::W;
+  typename S::Mask mask[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) mask[v] = S::mask(n - v * W);
+  if (n == NV * W) {
+    for (int64_t k = 0; k < kc; ++k)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) S::storeu(dst + k * NV * W + v * W, S::loadu(src + k * ld + v * W));
+  } else {
+    for (int64_t k = 0; k < kc; ++k)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) S::storeu(dst + k * NV * W + v * W, S::loadm(mask[v], src + k * ld + v * W));
+  }
+}
+
 // The KernelSet of one ISA and dtype: rows[m] = ukr<S, MR, NV, m> for m = 1..MR.
 template <class S, int MR, int NV, int... Ms>
 constexpr dk::cpu::gemm_detail::KernelSet<typename S::T> make_set(
     const char* name, int kc, int nb, int mb,
     dk::cpu::gemm_detail::PackTransposed<typename S::T> pack_a = nullptr,
     dk::cpu::gemm_detail::PackTransposed<typename S::T> pack_b_trans = nullptr) {
-  return {name, MR, NV * S::W, kc, nb, mb, {nullptr, &ukr<S, MR, NV, Ms>...}, pack_a, pack_b_trans};
+  return {name, MR, NV * S::W, kc, nb, mb, {nullptr, &ukr<S, MR, NV, Ms>...}, pack_a, pack_b_trans,
+          &pack_rows<S, NV>};
 }
 
 }  // namespace

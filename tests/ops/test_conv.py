@@ -54,6 +54,9 @@ def test_conv2d_forward_backward_match_reference(device, dtype, case, seed):
     ((2, 300, 20, 20), (16, 300, 1, 1), dict()),                  # pointwise path, several blocks
     ((1, 64, 9, 9), (64, 1, 3, 3), dict(padding=1, groups=64)),   # depthwise
     ((3, 6, 16, 16), (8, 6, 5, 5), dict(stride=2, dilation=2, padding=(3, 1))),
+    ((2, 4, 36, 37), (5, 4, 8, 8), dict(stride=4, padding=(1, 2))),           # kernel wider than stride 4
+    ((3, 3, 23, 22), (4, 3, 7, 7), dict(stride=(2, 3), padding=3)),           # ... than stride 3
+    ((1, 8, 100, 100), (4, 8, 5, 5), dict(stride=2, padding=2)),              # ... several blocks per image
 ])
 def test_conv2d_larger_shapes(device, dtype, x_shape, w_shape, geo):
     xp = xp_for(device)
