@@ -201,6 +201,11 @@ DK_INLINE void deinterleave_rows(const Conv2dGeom& g, const T* xg, int64_t j0, i
     }
 }
 
+template <typename T>
+DK_INLINE void copy_run(const T* __restrict src, int64_t n, T* __restrict dst) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+
 // Where im2col writes element (row, j) of its (C/G*R*S, cols) matrix: plain rows,
 // col[row * ld + j], or the GEMM's packed B panels of nr columns (gemm.h's GemmPanels),
 // col[(j / nr) * nr * rows + row * nr + j % nr], which the micro-kernel reads as they are
@@ -238,6 +243,11 @@ DK_INLINE void im2col_body(const Conv2dGeom& g, const T* xg, int64_t j0, int64_t
     const int64_t off = s * g.dw - g.pl, f = ((off % sw) + sw) % sw;
     taps[s] = {v.lo, v.hi, off, f * Wp + (off - f) / sw};
   }
+  int64_t lo_all = 0, hi_all = g.Q;  // output columns where every tap reads inside the row
+  for (const Tap& tp : taps) {
+    lo_all = std::max(lo_all, tp.lo);
+    hi_all = std::min(hi_all, tp.hi);
+  }
   const int64_t row_step = lay.nr ? lay.nr : lay.ld;  // from row (c, r, s) to (c, r, s + 1)
   for (int64_t c = 0; c < g.Cg(); ++c)
     for (int64_t r = 0; r < g.R; ++r) {
@@ -250,25 +260,29 @@ DK_INLINE void im2col_body(const Conv2dGeom& g, const T* xg, int64_t j0, int64_t
         for (int64_t q0 = qs; q0 < qe;) {
           const int64_t q1 = lay.run_end(at, q0, qe - q0);
           T* dst = col + lay.offset(row0, at);
-          for (int64_t s = 0; s < g.S; ++s, dst += row_step) {
-            if (!inside) {
-              for (int64_t q = q0; q < q1; ++q) dst[q - q0] = T(0);
-              continue;
+          if (inside && q0 >= lo_all && q1 <= hi_all && (sw == 1 || phases)) {
+            // no padding in this piece: S contiguous copies
+            for (int64_t s = 0; s < g.S; ++s, dst += row_step)
+              copy_run(sw == 1 ? xr + taps[s].off + q0 : pr + taps[s].src + q0, q1 - q0, dst);
+          } else {
+            for (int64_t s = 0; s < g.S; ++s, dst += row_step) {
+              if (!inside) {
+                for (int64_t q = q0; q < q1; ++q) dst[q - q0] = T(0);
+                continue;
+              }
+              const Tap& tp = taps[s];
+              const int64_t lo = std::clamp(tp.lo, q0, q1), hi = std::clamp(tp.hi, lo, q1);
+              for (int64_t q = q0; q < lo; ++q) dst[q - q0] = T(0);
+              if (sw == 1) {
+                copy_run(xr + tp.off + lo, hi - lo, dst + (lo - q0));
+              } else if (phases) {
+                copy_run(pr + tp.src + lo, hi - lo, dst + (lo - q0));
+              } else {
+                T* d = dst + (lo - q0);
+                for (int64_t q = lo; q < hi; ++q) d[q - lo] = xr[q * sw + tp.off];
+              }
+              for (int64_t q = hi; q < q1; ++q) dst[q - q0] = T(0);
             }
-            const Tap& tp = taps[s];
-            const int64_t lo = std::clamp(tp.lo, q0, q1), hi = std::clamp(tp.hi, lo, q1);
-            for (int64_t q = q0; q < lo; ++q) dst[q - q0] = T(0);
-            T* d = dst + (lo - q0);
-            if (sw == 1) {
-              const T* src = xr + tp.off;
-              for (int64_t q = lo; q < hi; ++q) d[q - lo] = src[q];
-            } else if (phases) {
-              const T* src = pr + tp.src;
-              for (int64_t q = lo; q < hi; ++q) d[q - lo] = src[q];
-            } else {
-              for (int64_t q = lo; q < hi; ++q) d[q - lo] = xr[q * sw + tp.off];
-            }
-            for (int64_t q = hi; q < q1; ++q) dst[q - q0] = T(0);
           }
           at += q1 - q0;
           q0 = q1;

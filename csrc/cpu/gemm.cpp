@@ -295,11 +295,79 @@ void thread_grid(int nth, int64_t M, int64_t N, int mr, int nr, int& tm, int& tn
   }
 }
 
+// One row (M == 1, batch-1 inference through a linear layer): every B value is used once,
+// so packing B would cost as much as the product itself. B is read in place instead:
+//   trans_b (B is (N, K)): C[n] = a . B[n, :], the kernel set's dot_rows (SIMD, four rows at a time);
+//   plain   (B is (K, N)): C[:] = sum over k of a[k] * B[k, :], a strip of columns at a time
+//                          (independent per column, so the loop vectorizes as written);
+// then C = alpha * sum + beta * C + bias, as the micro-kernel's epilogue.
+template <typename T>
+DK_INLINE void gemv_cols_body(const T* a, const T* B, int64_t ldb, int64_t n0, int64_t n1, int64_t K, T* out) {
+  constexpr int64_t kStrip = 256;  // columns whose sums stay in L1 while B streams by
+  for (int64_t j0 = n0; j0 < n1; j0 += kStrip) {
+    const int64_t w = std::min(kStrip, n1 - j0);
+    T acc[kStrip];
+    for (int64_t j = 0; j < w; ++j) acc[j] = T(0);
+    for (int64_t k = 0; k < K; ++k) {
+      const T ak = a[k];
+      const T* b = B + k * ldb + j0;
+      for (int64_t j = 0; j < w; ++j) acc[j] += ak * b[j];
+    }
+    for (int64_t j = 0; j < w; ++j) out[j0 + j] = acc[j];
+  }
+}
+DK_CLONES void gemv_cols(const float* a, const float* B, int64_t ldb, int64_t n0, int64_t n1, int64_t K, float* out) {
+  gemv_cols_body(a, B, ldb, n0, n1, K, out);
+}
+DK_CLONES void gemv_cols(const double* a, const double* B, int64_t ldb, int64_t n0, int64_t n1, int64_t K,
+                         double* out) {
+  gemv_cols_body(a, B, ldb, n0, n1, K, out);
+}
+
+template <typename T>
+void gemv(const Problem<T>& P) {
+  // op(A) is one row: contiguous unless A is (K, 1) with a row stride
+  const T* a = P.A;
+  if (P.trans_a && P.lda != 1) {
+    T* row = t_pack_a.get<T>(P.K);
+    for (int64_t k = 0; k < P.K; ++k) row[k] = P.A[k * P.lda];
+    a = row;
+  }
+  T* sums = t_pack_b.get<T>(P.N);
+  const KernelSet<T>& ks = kernels_for<T>(active_isa());
+  auto part = [&](int64_t n0, int64_t n1) {
+    if (P.trans_b)
+      ks.dot_rows(a, P.B, P.ldb, n0, n1, P.K, sums);
+    else
+      gemv_cols(a, P.B, P.ldb, n0, n1, P.K, sums);
+    for (int64_t n = n0; n < n1; ++n) {
+      const T b = P.bias != nullptr ? P.bias[n] : T(0);
+      P.C[n] = P.beta == T(0) ? P.alpha * sums[n] + b : P.alpha * sums[n] + P.beta * P.C[n] + b;
+    }
+  };
+  const int nt = static_cast<int>(std::min<int64_t>(threads_for(P.N * P.K, int64_t(1) << 16), (P.N + 15) / 16));
+  if (nt <= 1) {
+    part(0, P.N);
+    return;
+  }
+#pragma omp parallel num_threads(nt)
+  {
+    const int t = omp_get_thread_num(), nth = omp_get_num_threads();
+    const int64_t per = (P.N + nth - 1) / nth;
+    const int64_t n0 = std::min(P.N, t * per), n1 = std::min(P.N, n0 + per);
+    if (n0 < n1) part(n0, n1);
+  }
+}
+
 template <typename T>
 void run(const Problem<T>& P) {
   if (P.M == 0 || P.N == 0) return;
   if (P.K == 0) {
     scale_c(P);
+    return;
+  }
+  if (P.M == 1) {
+    gemv(P);
     return;
   }
   const KernelSet<T>& ks = kernels_for<T>(active_isa());

@@ -38,6 +38,11 @@ using PackTransposed = void (*)(const T* src, int64_t ld, int64_t kc, int n, T* 
 template <typename T>
 using PackRows = void (*)(const T* src, int64_t ld, int64_t kc, int n, T* dst);
 
+// out[n] = sum over k < K of a[k] * B[n * ldb + k] for n0 <= n < n1: a one-row product with
+// B^T read in place (gemm.cpp's M == 1 path).
+template <typename T>
+using DotRows = void (*)(const T* a, const T* B, int64_t ldb, int64_t n0, int64_t n1, int64_t K, T* out);
+
 // One register-blocked kernel family: rows[m] handles a tile with m valid rows (1..mr), so
 // edge tiles in M run no wasted FMAs; edge columns are masked. Cache blocking per family:
 // kc (K block: an MR x kc A panel stays in L1), nb (N block: the kc x nb packed B in L2),
@@ -52,6 +57,7 @@ struct KernelSet {
   PackTransposed<T> pack_a;
   PackTransposed<T> pack_b_trans;
   PackRows<T> pack_b;
+  DotRows<T> dot_rows;
 };
 
 // Per-ISA sets; the AVX ones may only be used where dk::cpu_isa() allows.
