@@ -11,8 +11,13 @@
 // slot of the workspace. Images with fewer than 256 positions go whole, several to a block
 // (their columns side by side, the GEMM output copied back per image): a 2x2 or 4x4 map alone
 // would fill 4 or 16 of the micro-kernel's 32 columns and make the weight gradient a
-// reduction of 4 or 16 terms per GEMM call. Each unit calls dk::cpu::gemm, which runs
-// single-threaded inside the parallel region (a single unit gets every thread in its GEMM).
+// reduction of 4 or 16 terms per GEMM call. The forward pass writes a block's im2col
+// straight into the micro-kernel's packed B panels and packs the filter once per block
+// (gemm_pack_a + gemm_prepacked: no packing pass over the block); the backward passes call
+// dk::cpu::gemm, which runs single-threaded inside the parallel region. A strided layer whose
+// kernel is wider than its stride (Atari DQN's 8x8/4 and 4x4/2, ResNet's 7x7/2 stem) first
+// splits the input rows a block reads into their sw column phases, so every im2col row
+// segment is a contiguous copy rather than a gather with stride sw (see deinterleave_rows).
 // Pointwise fast path (1x1 kernel, stride 1, no padding, large images): col *is* x[n, g]
 // viewed as (C/G, H*W), so the GEMM reads the NCHW data directly (the course's "FC layer as
 // 1x1 conv").

@@ -25,6 +25,9 @@
 // B, 14 vbroadcastss of A into one scratch zmm, 28 vfmadd231ps into zmm accumulators, and
 // no rsp-relative access: no spills (the epilogue spills one zmm, outside the loop).
 //
+// One row (M == 1: batch-1 inference) skips the packing, whose cost would equal the product's:
+// B is read in place (the kernel set's dot_rows for B^T, column strips for B).
+//
 // Threads: the output is split into a tm x tn grid of independent sub-problems (M split at
 // MR, N at NR, tm * tn = threads, the split that packs the least redundant data), each
 // run by one thread with its own packing buffers: no barriers, no shared writes. Instead
