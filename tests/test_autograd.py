@@ -190,6 +190,54 @@ def test_gradients_accumulate_across_backward_calls():
     np.testing.assert_allclose(x.grad, np.full(3, 5.0))
 
 
+class ReturnsSaved(Function):
+    """Its backward returns an array it keeps (the saved one, the incoming gradient, one array for both inputs)."""
+
+    def forward(self, a, b, mode):
+        self.mode = mode
+        self.save_for_backward(np.ones_like(a))
+        return a + b
+
+    def backward(self, g):
+        if self.mode == "saved":
+            return self.saved[0], g * 1.0, None
+        if self.mode == "incoming":
+            return g, g * 1.0, None
+        both = g * 1.0
+        return both, both, None
+
+
+@pytest.mark.parametrize("mode", ["saved", "incoming", "both"])
+def test_leaf_gradient_never_aliases_an_array_someone_else_holds(mode):
+    # A fresh gradient becomes .grad without a copy; anything shared must be copied, or an
+    # in-place change of one .grad (clip_grad_norm_, p.grad.zero_()) would reach the others.
+    a, b = Tensor(rand(3), requires_grad=True), Tensor(rand(3), requires_grad=True)
+    y = ReturnsSaved.apply(a, b, mode)
+    y.backward(np.ones(3))
+    a.grad.data[...] = 7.0
+    np.testing.assert_array_equal(b.grad.data, np.ones(3))
+    if mode == "saved":
+        np.testing.assert_array_equal(y._ctx.saved[0], np.ones(3))
+
+
+def test_leaf_takes_a_fresh_gradient_without_copying_it():
+    w = Tensor(rand(3, 4), requires_grad=True)
+    x = Tensor(rand(5, 4))
+    seen = {}
+
+    class Spy(Function):
+        def forward(self, x, w):
+            return x @ w.T
+
+        def backward(self, g):
+            seen["gw"] = g.T @ x.data
+            return None, seen["gw"]
+
+    Spy.apply(x, w).sum().backward()
+    assert np.shares_memory(w.grad.data, seen["gw"])   # taken as is, not copied
+    np.testing.assert_allclose(w.grad, np.ones((5, 3)).T @ x.data)
+
+
 class SumAndDiff(Function):
     """A two-output Function: (a + b, a - b)."""
 

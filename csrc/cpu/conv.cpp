@@ -11,8 +11,13 @@
 // slot of the workspace. Images with fewer than 256 positions go whole, several to a block
 // (their columns side by side, the GEMM output copied back per image): a 2x2 or 4x4 map alone
 // would fill 4 or 16 of the micro-kernel's 32 columns and make the weight gradient a
-// reduction of 4 or 16 terms per GEMM call. Each unit calls dk::cpu::gemm, which runs
-// single-threaded inside the parallel region (a single unit gets every thread in its GEMM).
+// reduction of 4 or 16 terms per GEMM call. The forward pass writes a block's im2col
+// straight into the micro-kernel's packed B panels and packs the filter once per block
+// (gemm_pack_a + gemm_prepacked: no packing pass over the block); the backward passes call
+// dk::cpu::gemm, which runs single-threaded inside the parallel region. A strided layer whose
+// kernel is wider than its stride (Atari DQN's 8x8/4 and 4x4/2, ResNet's 7x7/2 stem) first
+// splits the input rows a block reads into their sw column phases, so every im2col row
+// segment is a contiguous copy rather than a gather with stride sw (see deinterleave_rows).
 // Pointwise fast path (1x1 kernel, stride 1, no padding, large images): col *is* x[n, g]
 // viewed as (C/G, H*W), so the GEMM reads the NCHW data directly (the course's "FC layer as
 // 1x1 conv").
@@ -61,6 +66,7 @@
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
+#include <vector>
 
 #include "core/parallel.h"
 #include "cpu/gemm.h"
@@ -145,7 +151,7 @@ OutRange valid_q(const Conv2dGeom& g, int64_t s) { return valid_out_range(s * g.
 // Calls seg(p, q0, q1, h) for the output positions j0 .. j0+nc-1 cut into row segments
 // (one output row p each, columns [q0, q1)); h is the input row for kernel row r.
 template <typename F>
-void for_row_segments(const Conv2dGeom& g, int64_t r, int64_t j0, int64_t nc, F&& seg) {
+DK_INLINE void for_row_segments(const Conv2dGeom& g, int64_t r, int64_t j0, int64_t nc, F&& seg) {
   int64_t p = j0 / g.Q, q = j0 % g.Q, left = nc;
   while (left > 0) {
     const int64_t qe = std::min(g.Q, q + left);
@@ -156,34 +162,148 @@ void for_row_segments(const Conv2dGeom& g, int64_t r, int64_t j0, int64_t nc, F&
   }
 }
 
-// col (C/G*R*S, nc; row stride ld) <- im2col of xg (C/G, H, W) for output positions [j0, j0 + nc).
+// A strided layer whose kernel is wider than its stride (the 8x8/4 and 4x4/2 of Atari's DQN,
+// ResNet's 7x7/2 stem) reads each input column several times, every sw-th value: a scalar
+// gather per im2col element. Instead the input rows the block needs are first deinterleaved
+// by column phase, once,
+//     phase[((c*H + h)*sw + f)*Wp + i] = x[c, h, i*sw + f],   Wp = ceil(W / sw),
+// and each im2col row segment becomes a contiguous copy: x[c, h, q*sw + off] is
+// phase[.., off mod sw, q + floor(off / sw)]. (Layers with S <= sw read each value at most
+// once: the gather is cheaper than the deinterleave there.)
+bool uses_phases(const Conv2dGeom& g) { return g.sw > 1 && g.S > g.sw; }
+int64_t phase_width(const Conv2dGeom& g) { return (g.W + g.sw - 1) / g.sw; }
+int64_t phase_elems(const Conv2dGeom& g) { return uses_phases(g) ? g.Cg() * g.H * g.sw * phase_width(g) : 0; }
+
+// d[f*Wp + i] = xr[i*SW + f]: one input row split into its SW column phases. With SW a
+// constant the SW loads of a group are one interleaved access that vectorizes (permutes).
+template <typename T, int SW>
+DK_INLINE void deinterleave_row(const T* xr, int64_t W, int64_t Wp, T* d) {
+  const int64_t full = W / SW;
+  for (int64_t i = 0; i < full; ++i)
+#pragma GCC unroll 4
+    for (int f = 0; f < SW; ++f) d[f * Wp + i] = xr[i * SW + f];
+  for (int64_t w = full * SW; w < W; ++w) d[(w % SW) * Wp + full] = xr[w];
+}
+
+// The phase rows of xg (C/G, H, W) for the input rows read by output positions [j0, j0 + nc).
 template <typename T>
-void im2col_block(const Conv2dGeom& g, const T* xg, int64_t j0, int64_t nc, T* col, int64_t ld) {
-  const int64_t RS = g.R * g.S;
-  for (int64_t row = 0; row < g.CRSg(); ++row) {
-    const int64_t c = row / RS, r = (row / g.S) % g.R, s = row % g.S;
-    const T* xc = xg + c * g.HW();
-    const OutRange v = valid_q(g, s);
-    const int64_t off = s * g.dw - g.pl;
-    T* dst = col + row * ld;
-    for_row_segments(g, r, j0, nc, [&](int64_t h, int64_t q0, int64_t q1) {
-      if (h < 0 || h >= g.H) {
-        std::fill(dst, dst + (q1 - q0), T(0));
+DK_INLINE void deinterleave_rows(const Conv2dGeom& g, const T* xg, int64_t j0, int64_t nc, T* phase) {
+  const int64_t Wp = phase_width(g), sw = g.sw;
+  const int64_t p0 = j0 / g.Q, p1 = (j0 + nc - 1) / g.Q;
+  const int64_t h0 = std::max<int64_t>(0, p0 * g.sh - g.pt), h1 = std::min(g.H, p1 * g.sh - g.pt + (g.R - 1) * g.dh + 1);
+  for (int64_t c = 0; c < g.Cg(); ++c)
+    for (int64_t h = h0; h < h1; ++h) {
+      const T* xr = xg + (c * g.H + h) * g.W;
+      T* d = phase + (c * g.H + h) * sw * Wp;
+      if (sw == 2) {
+        deinterleave_row<T, 2>(xr, g.W, Wp, d);
+      } else if (sw == 4) {
+        deinterleave_row<T, 4>(xr, g.W, Wp, d);
       } else {
-        const int64_t lo = std::clamp(v.lo, q0, q1), hi = std::clamp(v.hi, lo, q1);
-        const T* xr = xc + h * g.W;
-        std::fill(dst, dst + (lo - q0), T(0));
-        T* d = dst + (lo - q0);
-        if (g.sw == 1) {
-          if (hi > lo) std::memcpy(d, xr + lo + off, sizeof(T) * (hi - lo));
-        } else {
-          for (int64_t q = lo; q < hi; ++q) d[q - lo] = xr[q * g.sw + off];
-        }
-        std::fill(dst + (hi - q0), dst + (q1 - q0), T(0));
+        for (int64_t f = 0; f < sw; ++f)
+          for (int64_t i = 0, w = f; w < g.W; ++i, w += sw) d[f * Wp + i] = xr[w];
       }
-      dst += q1 - q0;
-    });
+    }
+}
+
+template <typename T>
+DK_INLINE void copy_run(const T* __restrict src, int64_t n, T* __restrict dst) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+
+// Where im2col writes element (row, j) of its (C/G*R*S, cols) matrix: plain rows,
+// col[row * ld + j], or the GEMM's packed B panels of nr columns (gemm.h's GemmPanels),
+// col[(j / nr) * nr * rows + row * nr + j % nr], which the micro-kernel reads as they are
+// (no separate packing pass over the block).
+struct ColLayout {
+  int64_t ld;          // plain: the row stride; panels: nr
+  int64_t nr = 0;      // panel width (0: plain rows)
+  int64_t rows = 0;    // panels: the matrix's row count
+  int64_t offset(int64_t row, int64_t j) const {
+    return nr ? (j / nr) * nr * rows + row * nr + j % nr : row * ld + j;
   }
+  // the end of a run of columns from j that stays contiguous: q0 + len at most (panels: to the end of j's panel)
+  int64_t run_end(int64_t j, int64_t q0, int64_t len) const { return q0 + (nr ? std::min(len, nr - j % nr) : len); }
+};
+
+// Columns [c0, c0 + nc) of col (layout lay) <- im2col of xg (C/G, H, W) for output positions
+// [j0, j0 + nc). phase: phase_elems(g) elements of scratch when uses_phases(g), else unused.
+// The loops run over (c, r), then the block's output-row segments (cut where a panel ends),
+// then the S kernel columns, so the segment bookkeeping is shared by the S rows it fills
+// (segments are short: at most Q values).
+template <typename T>
+DK_INLINE void im2col_body(const Conv2dGeom& g, const T* xg, int64_t j0, int64_t nc, T* col, const ColLayout& lay,
+                           int64_t c0, T* phase) {
+  const int64_t Wp = phase_width(g), sw = g.sw;
+  const bool phases = uses_phases(g);
+  if (phases) deinterleave_rows(g, xg, j0, nc, phase);
+  struct Tap {
+    int64_t lo, hi;  // output columns q whose input column q*sw + off is inside the row
+    int64_t off;     // input column of q = 0 (may be negative: padding)
+    int64_t src;     // phases: x[h, q*sw + off] = phase row (h, f) at q + base; src = f*Wp + base
+  };
+  std::vector<Tap> taps(static_cast<size_t>(g.S));
+  for (int64_t s = 0; s < g.S; ++s) {
+    const OutRange v = valid_q(g, s);
+    const int64_t off = s * g.dw - g.pl, f = ((off % sw) + sw) % sw;
+    taps[s] = {v.lo, v.hi, off, f * Wp + (off - f) / sw};
+  }
+  int64_t lo_all = 0, hi_all = g.Q;  // output columns where every tap reads inside the row
+  for (const Tap& tp : taps) {
+    lo_all = std::max(lo_all, tp.lo);
+    hi_all = std::min(hi_all, tp.hi);
+  }
+  const int64_t row_step = lay.nr ? lay.nr : lay.ld;  // from row (c, r, s) to (c, r, s + 1)
+  for (int64_t c = 0; c < g.Cg(); ++c)
+    for (int64_t r = 0; r < g.R; ++r) {
+      const int64_t row0 = (c * g.R + r) * g.S;
+      int64_t at = c0;  // column of the segment in col
+      for_row_segments(g, r, j0, nc, [&](int64_t h, int64_t qs, int64_t qe) {
+        const bool inside = h >= 0 && h < g.H;
+        const T* xr = inside ? xg + (c * g.H + h) * g.W : nullptr;
+        const T* pr = inside && phases ? phase + (c * g.H + h) * sw * Wp : nullptr;
+        for (int64_t q0 = qs; q0 < qe;) {
+          const int64_t q1 = lay.run_end(at, q0, qe - q0);
+          T* dst = col + lay.offset(row0, at);
+          if (inside && q0 >= lo_all && q1 <= hi_all && (sw == 1 || phases)) {
+            // no padding in this piece: S contiguous copies
+            for (int64_t s = 0; s < g.S; ++s, dst += row_step)
+              copy_run(sw == 1 ? xr + taps[s].off + q0 : pr + taps[s].src + q0, q1 - q0, dst);
+          } else {
+            for (int64_t s = 0; s < g.S; ++s, dst += row_step) {
+              if (!inside) {
+                for (int64_t q = q0; q < q1; ++q) dst[q - q0] = T(0);
+                continue;
+              }
+              const Tap& tp = taps[s];
+              const int64_t lo = std::clamp(tp.lo, q0, q1), hi = std::clamp(tp.hi, lo, q1);
+              for (int64_t q = q0; q < lo; ++q) dst[q - q0] = T(0);
+              if (sw == 1) {
+                copy_run(xr + tp.off + lo, hi - lo, dst + (lo - q0));
+              } else if (phases) {
+                copy_run(pr + tp.src + lo, hi - lo, dst + (lo - q0));
+              } else {
+                T* d = dst + (lo - q0);
+                for (int64_t q = lo; q < hi; ++q) d[q - lo] = xr[q * sw + tp.off];
+              }
+              for (int64_t q = hi; q < q1; ++q) dst[q - q0] = T(0);
+            }
+          }
+          at += q1 - q0;
+          q0 = q1;
+        }
+      });
+    }
+}
+
+// The short copies vectorize with the widest registers the CPU has (DK_CLONES).
+DK_CLONES void im2col_block(const Conv2dGeom& g, const float* xg, int64_t j0, int64_t nc, float* col,
+                            const ColLayout& lay, int64_t c0, float* phase) {
+  im2col_body(g, xg, j0, nc, col, lay, c0, phase);
+}
+DK_CLONES void im2col_block(const Conv2dGeom& g, const double* xg, int64_t j0, int64_t nc, double* col,
+                            const ColLayout& lay, int64_t c0, double* phase) {
+  im2col_body(g, xg, j0, nc, col, lay, c0, phase);
 }
 
 // gxg (nch, H, W) += col2im of col (nch*R*S, nc; row stride ld) for output positions [j0, j0 + nc):
@@ -582,13 +702,45 @@ void check_workspace(const Conv2dGeom& g, ConvPass pass, int64_t ws_size, const 
   DK_CHECK(ws_size >= need, op, ": workspace must have at least ", need, " elements, got ", ws_size);
 }
 
-// One thread's scratch: the im2col block, the grad_out / output columns of a block of whole
-// images, and for the weight gradient a private copy of gw.
+// One thread's scratch for the forward pass (none for the pointwise fast path): the block's
+// im2col as packed B panels (whole panels, 64-byte aligned: the micro-kernel reads them with
+// aligned loads), the GEMM output of a block of whole images, the phase rows of a strided
+// input, and the filter as packed A panels.
+struct ForwardSlot {
+  int64_t out = 0, phase = 0, a = 0, size = 0;  // offsets from the aligned start; size with the alignment room
+};
+constexpr int64_t kAlignRoom = 16;  // elements: room to align a slot's start to 64 bytes
+
+ForwardSlot forward_slot(const Conv2dGeom& g, const ColBlocks& cb) {
+  ForwardSlot f;
+  if (g.pointwise() && cb.per == 1) return f;
+  const int64_t rows = g.CRSg(), nr = gemm_detail::kMaxNr;
+  f.out = rows * ((cb.chunk + nr - 1) / nr * nr);
+  f.phase = f.out + (cb.per > 1 ? g.Kg() * cb.chunk : 0);
+  f.a = f.phase + phase_elems(g);
+  f.size = f.a + (g.Kg() + gemm_detail::kMaxMr) * rows + kAlignRoom;
+  return f;
+}
+
+template <typename T>
+T* align64(T* p) {
+  const auto addr = reinterpret_cast<uintptr_t>(p);
+  return p + ((64 - addr % 64) % 64) / sizeof(T);
+}
+
+// The backward passes' scratch: the im2col block (plain rows), the grad_out columns of a
+// block of whole images, for the weight gradient the phase rows of a strided input and a
+// private copy of gw.
+int64_t phase_offset(const Conv2dGeom& g, const ColBlocks& cb) {
+  return (g.pointwise() && cb.per == 1 ? 0 : g.CRSg() * cb.chunk) + (cb.per > 1 ? g.Kg() * cb.chunk : 0);
+}
+
 int64_t im2col_slot(const Conv2dGeom& g, ConvPass pass) {
   const ColBlocks cb = col_blocks(g);
-  int64_t slot = g.pointwise() && cb.per == 1 ? 0 : g.CRSg() * cb.chunk;
-  if (cb.per > 1) slot += g.Kg() * cb.chunk;
-  return pass == ConvPass::backward_weight ? slot + g.K * g.CRSg() : slot;
+  if (pass == ConvPass::forward) return forward_slot(g, cb).size;
+  const int64_t slot = phase_offset(g, cb);
+  if (pass == ConvPass::backward_data) return slot;
+  return slot + phase_elems(g) + g.K * g.CRSg();
 }
 
 // blk's whole images: cols (Kg, cols) <-> a (N, K, PQ) array's group gi channels.
@@ -631,31 +783,38 @@ void conv2d_forward(const Conv2dGeom& g, const T* x, const T* w, const T* b, T* 
   if (wp.m && winograd(wp, x, w, b, y, ws, ws_size)) return;
   const ColBlocks cb = col_blocks(g);
   const int64_t units = g.groups * cb.count;
-  const int64_t slot = im2col_slot(g, ConvPass::forward);
+  const ForwardSlot fs = forward_slot(g, cb);
   const bool direct = g.pointwise() && cb.per == 1;
-  for_units(slots_threads(units, slot, ws_size), units, [&](int t, int64_t u) {
+  const int64_t nr = gemm_panels<T>().nr;
+  const ColLayout lay{nr, nr, rows};
+  for_units(slots_threads(units, fs.size, ws_size), units, [&](int t, int64_t u) {
     const int64_t gi = u / cb.count;
     const ColBlock blk = col_block(g, cb, u % cb.count);
     const T* wg = w + gi * Kg * rows;
-    T* col = ws + t * slot;
-    T* out = col + rows * cb.chunk;  // (Kg, cols) of a block of whole images
-    for (int64_t i = 0; i < blk.nimg; ++i)
-      if (rows > 0 && !direct)
+    T* panels = align64(ws + t * fs.size);  // the block's im2col, packed B panels
+    T* out = panels + fs.out;               // (Kg, cols) of a block of whole images
+    if (rows > 0 && !direct) {
+      for (int64_t i = 0; i < blk.nimg; ++i)
         im2col_block(g, x + ((blk.n0 + i) * g.C + gi * g.Cg()) * g.HW(), blk.j0, blk.nimg > 1 ? PQ : blk.cols,
-                     col + i * PQ, blk.cols);
+                     panels, lay, i * PQ, panels + fs.phase);
+      const int64_t pad = (nr - blk.cols % nr) % nr;  // the last panel's columns past the block: 0
+      T* tail = panels + lay.offset(0, blk.cols);
+      for (int64_t row = 0; pad && row < rows; ++row) std::fill(tail + row * nr, tail + row * nr + pad, T(0));
+      gemm_pack_a<T>(Kg, rows, wg, rows, panels + fs.a);
+    }
     for (int64_t i = 0; i < blk.nimg; ++i) {
       T* yb = y + ((blk.n0 + i) * g.K + gi * Kg) * PQ + blk.j0;
       const int64_t nc = blk.nimg > 1 ? PQ : blk.cols;
       if (rows == 0) {
         for (int64_t k = 0; k < Kg; ++k) std::fill(yb + k * PQ, yb + k * PQ + nc, T(0));
       } else if (blk.nimg > 1) {
-        if (i == 0) gemm<T>(false, false, Kg, blk.cols, rows, T(1), wg, rows, col, blk.cols, T(0), out, blk.cols);
+        if (i == 0) gemm_prepacked<T>(Kg, blk.cols, rows, panels + fs.a, panels, out, blk.cols);
         for (int64_t k = 0; k < Kg; ++k) std::memcpy(yb + k * PQ, out + k * blk.cols + i * PQ, sizeof(T) * PQ);
       } else if (direct) {
         const T* xg = x + (blk.n0 * g.C + gi * g.Cg()) * g.HW();
         gemm<T>(false, false, Kg, nc, rows, T(1), wg, rows, xg + blk.j0, g.HW(), T(0), yb, PQ);
       } else {
-        gemm<T>(false, false, Kg, nc, rows, T(1), wg, rows, col, nc, T(0), yb, PQ);
+        gemm_prepacked<T>(Kg, nc, rows, panels + fs.a, panels, yb, PQ);
       }
       if (b) {
         for (int64_t k = 0; k < Kg; ++k) {
@@ -747,11 +906,12 @@ void conv2d_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* gw,
     const ColBlock blk = col_block(g, cb, u % cb.count);
     T* acc = (nt > 1 ? ws + t * slot + colsize : gw) + gi * Kg * rows;
     T* col = ws + t * slot;
+    T* phase = col + phase_offset(g, cb);
     if (blk.nimg > 1) {
       T* out = col + rows * cb.chunk;
       gather_images(g, blk, gi, gy, out);
       for (int64_t i = 0; i < blk.nimg; ++i)
-        im2col_block(g, x + ((blk.n0 + i) * g.C + gi * g.Cg()) * HW, 0, PQ, col + i * PQ, blk.cols);
+        im2col_block(g, x + ((blk.n0 + i) * g.C + gi * g.Cg()) * HW, 0, PQ, col, ColLayout{blk.cols}, i * PQ, phase);
       gemm<T>(false, true, Kg, rows, blk.cols, T(1), out, blk.cols, col, blk.cols, T(1), acc, rows);
       return;
     }
@@ -760,7 +920,7 @@ void conv2d_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* gw,
     if (direct) {
       gemm<T>(false, true, Kg, rows, blk.cols, T(1), gyb, PQ, xg + blk.j0, HW, T(1), acc, rows);
     } else {
-      im2col_block(g, xg, blk.j0, blk.cols, col, blk.cols);
+      im2col_block(g, xg, blk.j0, blk.cols, col, ColLayout{blk.cols}, 0, phase);
       gemm<T>(false, true, Kg, rows, blk.cols, T(1), gyb, PQ, col, blk.cols, T(1), acc, rows);
     }
   });

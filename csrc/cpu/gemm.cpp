@@ -25,6 +25,9 @@
 // B, 14 vbroadcastss of A into one scratch zmm, 28 vfmadd231ps into zmm accumulators, and
 // no rsp-relative access: no spills (the epilogue spills one zmm, outside the loop).
 //
+// One row (M == 1: batch-1 inference) skips the packing, whose cost would equal the product's:
+// B is read in place (the kernel set's dot_rows for B^T, column strips for B).
+//
 // Threads: the output is split into a tm x tn grid of independent sub-problems (M split at
 // MR, N at NR, tm * tn = threads, the split that packs the least redundant data), each
 // run by one thread with its own packing buffers: no barriers, no shared writes. Instead
@@ -180,26 +183,20 @@ void pack_a(bool trans, const T* A, int64_t lda, int64_t i0, int64_t p0, int64_t
 }
 
 // op(B)[p0:+kc, j0:+nb] -> NR-column panels: panel q holds b[k*NR + c] = op(B)[p0+k, j0+q*NR+c].
-// Both cases read B sequentially (whole rows of the block, or strips of 16 along k), which
-// keeps the hardware prefetcher and the TLB happy when B is much larger than the caches.
+// Plain B is copied a panel at a time (kc rows of NR values, a strided stream the prefetcher
+// follows); B^T is read along its rows (strips of 16 along k), which keeps the hardware
+// prefetcher and the TLB happy when B is much larger than the caches.
 template <typename T>
 void pack_b(bool trans, const T* B, int64_t ldb, int64_t p0, int64_t j0, int64_t kc, int64_t nb, int nr,
-            gemm_detail::PackTransposed<T> simd_trans, T* dst) {
+            gemm_detail::PackTransposed<T> simd_trans, gemm_detail::PackRows<T> rows, T* dst) {
   if (trans && simd_trans != nullptr) {
     for (int64_t jr = 0; jr < nb; jr += nr)
       simd_trans(B + (j0 + jr) * ldb + p0, ldb, kc, static_cast<int>(std::min<int64_t>(nr, nb - jr)), dst + jr * kc);
     return;
   }
-  if (!trans) {  // op(B)[k, j] = B[k, j]: row k of the block is nb contiguous values
-    for (int64_t k = 0; k < kc; ++k) {
-      const T* s = B + (p0 + k) * ldb + j0;
-      for (int64_t jr = 0; jr < nb; jr += nr) {
-        const int n = static_cast<int>(std::min<int64_t>(nr, nb - jr));
-        T* d = dst + jr * kc + k * nr;
-        std::memcpy(d, s + jr, sizeof(T) * n);
-        for (int c = n; c < nr; ++c) d[c] = T(0);
-      }
-    }
+  if (!trans) {  // op(B)[k, j] = B[k, j]
+    for (int64_t jr = 0; jr < nb; jr += nr)
+      rows(B + p0 * ldb + j0 + jr, ldb, kc, static_cast<int>(std::min<int64_t>(nr, nb - jr)), dst + jr * kc);
     return;
   }
   constexpr int64_t kStrip = 16;  // op(B)[k, j] = B[j, k]: rows of B read along k, a strip at a time
@@ -252,7 +249,7 @@ void gemm_block(const Problem<T>& P, const KernelSet<T>& ks, int64_t i0, int64_t
       const bool first = p == 0;
       for (int64_t j2 = 0; j2 < N; j2 += ks.nb) {
         const int64_t nb = std::min<int64_t>(ks.nb, N - j2);
-        pack_b(P.trans_b, P.B, P.ldb, p, j0 + j2, kc, nb, nr, ks.pack_b_trans, pb);
+        pack_b(P.trans_b, P.B, P.ldb, p, j0 + j2, kc, nb, nr, ks.pack_b_trans, ks.pack_b, pb);
         for (int64_t ir = 0; ir < mb; ir += mr) {
           const int m = static_cast<int>(std::min<int64_t>(mr, mb - ir));
           const auto kernel = ks.rows[m];
@@ -301,11 +298,79 @@ void thread_grid(int nth, int64_t M, int64_t N, int mr, int nr, int& tm, int& tn
   }
 }
 
+// One row (M == 1, batch-1 inference through a linear layer): every B value is used once,
+// so packing B would cost as much as the product itself. B is read in place instead:
+//   trans_b (B is (N, K)): C[n] = a . B[n, :], the kernel set's dot_rows (SIMD, four rows at a time);
+//   plain   (B is (K, N)): C[:] = sum over k of a[k] * B[k, :], a strip of columns at a time
+//                          (independent per column, so the loop vectorizes as written);
+// then C = alpha * sum + beta * C + bias, as the micro-kernel's epilogue.
+template <typename T>
+DK_INLINE void gemv_cols_body(const T* a, const T* B, int64_t ldb, int64_t n0, int64_t n1, int64_t K, T* out) {
+  constexpr int64_t kStrip = 256;  // columns whose sums stay in L1 while B streams by
+  for (int64_t j0 = n0; j0 < n1; j0 += kStrip) {
+    const int64_t w = std::min(kStrip, n1 - j0);
+    T acc[kStrip];
+    for (int64_t j = 0; j < w; ++j) acc[j] = T(0);
+    for (int64_t k = 0; k < K; ++k) {
+      const T ak = a[k];
+      const T* b = B + k * ldb + j0;
+      for (int64_t j = 0; j < w; ++j) acc[j] += ak * b[j];
+    }
+    for (int64_t j = 0; j < w; ++j) out[j0 + j] = acc[j];
+  }
+}
+DK_CLONES void gemv_cols(const float* a, const float* B, int64_t ldb, int64_t n0, int64_t n1, int64_t K, float* out) {
+  gemv_cols_body(a, B, ldb, n0, n1, K, out);
+}
+DK_CLONES void gemv_cols(const double* a, const double* B, int64_t ldb, int64_t n0, int64_t n1, int64_t K,
+                         double* out) {
+  gemv_cols_body(a, B, ldb, n0, n1, K, out);
+}
+
+template <typename T>
+void gemv(const Problem<T>& P) {
+  // op(A) is one row: contiguous unless A is (K, 1) with a row stride
+  const T* a = P.A;
+  if (P.trans_a && P.lda != 1) {
+    T* row = t_pack_a.get<T>(P.K);
+    for (int64_t k = 0; k < P.K; ++k) row[k] = P.A[k * P.lda];
+    a = row;
+  }
+  T* sums = t_pack_b.get<T>(P.N);
+  const KernelSet<T>& ks = kernels_for<T>(active_isa());
+  auto part = [&](int64_t n0, int64_t n1) {
+    if (P.trans_b)
+      ks.dot_rows(a, P.B, P.ldb, n0, n1, P.K, sums);
+    else
+      gemv_cols(a, P.B, P.ldb, n0, n1, P.K, sums);
+    for (int64_t n = n0; n < n1; ++n) {
+      const T b = P.bias != nullptr ? P.bias[n] : T(0);
+      P.C[n] = P.beta == T(0) ? P.alpha * sums[n] + b : P.alpha * sums[n] + P.beta * P.C[n] + b;
+    }
+  };
+  const int nt = static_cast<int>(std::min<int64_t>(threads_for(P.N * P.K, int64_t(1) << 16), (P.N + 15) / 16));
+  if (nt <= 1) {
+    part(0, P.N);
+    return;
+  }
+#pragma omp parallel num_threads(nt)
+  {
+    const int t = omp_get_thread_num(), nth = omp_get_num_threads();
+    const int64_t per = (P.N + nth - 1) / nth;
+    const int64_t n0 = std::min(P.N, t * per), n1 = std::min(P.N, n0 + per);
+    if (n0 < n1) part(n0, n1);
+  }
+}
+
 template <typename T>
 void run(const Problem<T>& P) {
   if (P.M == 0 || P.N == 0) return;
   if (P.K == 0) {
     scale_c(P);
+    return;
+  }
+  if (P.M == 1) {
+    gemv(P);
     return;
   }
   const KernelSet<T>& ks = kernels_for<T>(active_isa());
@@ -451,7 +516,7 @@ PackedB<T>::PackedB(bool trans_b, int64_t K, int64_t N, const T* B, int64_t ldb)
   const KernelSet<T>& ks = kernels_for<T>(active_isa());
   panels_ = t_packed_b.get<T>(std::max<int64_t>(1, (N + ks.nr - 1) / ks.nr * ks.nr * K));
   t_packed_b_live = true;
-  if (K > 0 && N > 0) pack_b(trans_b, B, ldb, 0, 0, K, N, ks.nr, ks.pack_b_trans, panels_);
+  if (K > 0 && N > 0) pack_b(trans_b, B, ldb, 0, 0, K, N, ks.nr, ks.pack_b_trans, ks.pack_b, panels_);
 }
 
 template <typename T>

@@ -24,6 +24,7 @@ template <typename T>
 using MicroKernel = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int n, const Epilogue<T>& epi);
 
 constexpr int kMaxMr = 16;
+constexpr int kMaxNr = 32;  // the widest NR of any KernelSet
 
 // A transposing packer for one panel of width P (MR for A, NR for B):
 // dst[k*P + c] = src[c*ld + k] for k < kc, c < n, and 0 for n <= c < P. It packs the
@@ -31,11 +32,23 @@ constexpr int kMaxMr = 16;
 template <typename T>
 using PackTransposed = void (*)(const T* src, int64_t ld, int64_t kc, int n, T* dst);
 
+// A row-copying packer for one NR-column panel of op(B) = B: dst[k*NR + c] = src[k*ld + c]
+// for k < kc, c < n, and 0 for n <= c < NR (whole vectors, masked at the edge: a memcpy of
+// NR values per k row cost more in call overhead than the copy itself).
+template <typename T>
+using PackRows = void (*)(const T* src, int64_t ld, int64_t kc, int n, T* dst);
+
+// out[n] = sum over k < K of a[k] * B[n * ldb + k] for n0 <= n < n1: a one-row product with
+// B^T read in place (gemm.cpp's M == 1 path).
+template <typename T>
+using DotRows = void (*)(const T* a, const T* B, int64_t ldb, int64_t n0, int64_t n1, int64_t K, T* out);
+
 // One register-blocked kernel family: rows[m] handles a tile with m valid rows (1..mr), so
 // edge tiles in M run no wasted FMAs; edge columns are masked. Cache blocking per family:
 // kc (K block: an MR x kc A panel stays in L1), nb (N block: the kc x nb packed B in L2),
 // mb (M block: the mb x kc packed A in L3). pack_a / pack_b_trans are SIMD transposing
-// packers for A (not transposed) and B (transposed), or null for the driver's scalar ones.
+// packers for A (not transposed) and B (transposed), or null for the driver's scalar ones;
+// pack_b packs B (not transposed).
 template <typename T>
 struct KernelSet {
   const char* name;
@@ -43,6 +56,8 @@ struct KernelSet {
   MicroKernel<T> rows[kMaxMr + 1];
   PackTransposed<T> pack_a;
   PackTransposed<T> pack_b_trans;
+  PackRows<T> pack_b;
+  DotRows<T> dot_rows;
 };
 
 // Per-ISA sets; the AVX ones may only be used where dk::cpu_isa() allows.

@@ -130,13 +130,77 @@ void ukr(int64_t kc, const typename S::T* __restrict__ a, const typename S::T* _
     store_tile<S, NV, M, false>(acc[0], c, ldc, n, e);
 }
 
+// The NR = NV*W column panel of a row-major B (see PackRows): NV vectors per k row, the
+// last ones masked (masked lanes read as 0, so the panel's padding comes out zero).
+template <class S, int NV>
+void pack_rows(const typename S::T* src, int64_t ld, int64_t kc, int n, typename S::T* dst) {
+  constexpr int W = S::W;
+  typename S::Mask mask[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) mask[v] = S::mask(n - v * W);
+  if (n == NV * W) {
+    for (int64_t k = 0; k < kc; ++k)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) S::storeu(dst + k * NV * W + v * W, S::loadu(src + k * ld + v * W));
+  } else {
+    for (int64_t k = 0; k < kc; ++k)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) S::storeu(dst + k * NV * W + v * W, S::loadm(mask[v], src + k * ld + v * W));
+  }
+}
+
+// DotRows: four rows of B against a at a time, two vectors of k per row in flight (eight
+// independent FMA chains), the k tail masked; each row's lanes added pairwise at the end.
+template <class S>
+typename S::T sum_lanes(typename S::V v) {
+  using T = typename S::T;
+  T lanes[S::W];
+  S::storeu(lanes, v);
+  for (int n = S::W; n > 1; n /= 2)
+    for (int l = 0; l < n / 2; ++l) lanes[l] += lanes[l + n / 2];
+  return lanes[0];
+}
+
+template <class S>
+void dot_rows(const typename S::T* a, const typename S::T* B, int64_t ldb, int64_t n0, int64_t n1, int64_t K,
+              typename S::T* out) {
+  using V = typename S::V;
+  constexpr int W = S::W;
+  int64_t n = n0;
+  for (; n < n1; n += 4) {
+    const int rows = n1 - n < 4 ? static_cast<int>(n1 - n) : 4;
+    const typename S::T* b[4];
+    for (int r = 0; r < 4; ++r) b[r] = B + (n + (r < rows ? r : 0)) * ldb;  // short block: repeat row 0
+    V acc[4][2];
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) acc[r][0] = acc[r][1] = S::zero();
+    int64_t k = 0;
+    for (; k + 2 * W <= K; k += 2 * W) {
+      const V a0 = S::loadu(a + k), a1 = S::loadu(a + k + W);
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; ++r) {
+        acc[r][0] = S::fma(a0, S::loadu(b[r] + k), acc[r][0]);
+        acc[r][1] = S::fma(a1, S::loadu(b[r] + k + W), acc[r][1]);
+      }
+    }
+    for (; k < K; k += W) {
+      const auto m = S::mask(static_cast<int>(K - k < W ? K - k : W));
+      const V a0 = S::loadm(m, a + k);
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; ++r) acc[r][0] = S::fma(a0, S::loadm(m, b[r] + k), acc[r][0]);
+    }
+    for (int r = 0; r < rows; ++r) out[n + r] = sum_lanes<S>(S::add(acc[r][0], acc[r][1]));
+  }
+}
+
 // The KernelSet of one ISA and dtype: rows[m] = ukr<S, MR, NV, m> for m = 1..MR.
 template <class S, int MR, int NV, int... Ms>
 constexpr dk::cpu::gemm_detail::KernelSet<typename S::T> make_set(
     const char* name, int kc, int nb, int mb,
     dk::cpu::gemm_detail::PackTransposed<typename S::T> pack_a = nullptr,
     dk::cpu::gemm_detail::PackTransposed<typename S::T> pack_b_trans = nullptr) {
-  return {name, MR, NV * S::W, kc, nb, mb, {nullptr, &ukr<S, MR, NV, Ms>...}, pack_a, pack_b_trans};
+  return {name, MR, NV * S::W, kc, nb, mb, {nullptr, &ukr<S, MR, NV, Ms>...}, pack_a, pack_b_trans,
+          &pack_rows<S, NV>, &dot_rows<S>};
 }
 
 }  // namespace

@@ -414,7 +414,7 @@ def _backward_graph(root: Tensor, grad, xp) -> None:
                 raise RuntimeError(f"{type(node).__name__}.backward returned a gradient of shape "
                                    f"{tuple(g.shape)} for an input of shape {inp.shape}")
             if inp._ctx is None:
-                _accumulate(inp, g)
+                _accumulate(inp, g, owned=_fresh(g, node, grads, in_grads))
                 if id(inp) in uses:
                     uses[id(inp)] -= 1
                     unfinished[id(inp)] = inp
@@ -449,6 +449,25 @@ def _zeros_like_meta(xp, meta):
     return xp.zeros(shape, dtype=dtype)
 
 
-def _accumulate(t: Tensor, g):
+def _fresh(g, node, grads, in_grads) -> bool:
+    """Whether ``g``, a gradient ``node.backward`` returned, is an array it just made: not a
+    view or read-only, not the incoming gradient, not returned for two inputs, not an input,
+    a saved array or an attribute of the node. A leaf may then keep it as its .grad without a
+    copy (PyTorch steals such gradients too); copying a large model's gradients every step
+    cost as much as a layer's backward."""
+    if getattr(g, "base", 0) is not None or not getattr(getattr(g, "flags", None), "writeable", True):
+        return False
+    if sum(x is g for x in in_grads) > 1 or any(x is g for x in grads) or any(x is g for x in node.saved):
+        return False
+    if any(inp is not None and inp._data is g for inp in node.inputs):
+        return False
+    return not any(v is g for v in vars(node).values())
+
+
+def _accumulate(t: Tensor, g, owned: bool = False):
+    """t.grad += g; a first gradient is copied unless ``owned`` (nobody else holds it)."""
     if t.requires_grad:
-        t._grad = g.copy() if t._grad is None else t._grad + g
+        if t._grad is None:
+            t._grad = g if owned else g.copy()
+        else:
+            t._grad = t._grad + g

@@ -54,6 +54,9 @@ def test_conv2d_forward_backward_match_reference(device, dtype, case, seed):
     ((2, 300, 20, 20), (16, 300, 1, 1), dict()),                  # pointwise path, several blocks
     ((1, 64, 9, 9), (64, 1, 3, 3), dict(padding=1, groups=64)),   # depthwise
     ((3, 6, 16, 16), (8, 6, 5, 5), dict(stride=2, dilation=2, padding=(3, 1))),
+    ((2, 4, 36, 37), (5, 4, 8, 8), dict(stride=4, padding=(1, 2))),           # kernel wider than stride 4
+    ((3, 3, 23, 22), (4, 3, 7, 7), dict(stride=(2, 3), padding=3)),           # ... than stride 3
+    ((1, 8, 100, 100), (4, 8, 5, 5), dict(stride=2, padding=2)),              # ... several blocks per image
 ])
 def test_conv2d_larger_shapes(device, dtype, x_shape, w_shape, geo):
     xp = xp_for(device)
@@ -68,19 +71,24 @@ def test_conv2d_larger_shapes(device, dtype, x_shape, w_shape, geo):
     assert_matches_reference(grads, lambda g, x, w: ref.conv2d_backward(g, x, w, **geo), g, x, w)
 
 
-def test_conv2d_same_result_for_any_thread_count():
+@pytest.mark.parametrize("x_shape, w_shape, geo", [
+    ((3, 8, 12, 12), (6, 8, 3, 3), dict(padding=1)),
+    ((1, 3, 30, 30), (4, 3, 5, 5), dict(stride=2, padding=2)),  # one image, a strided layer
+])
+def test_conv2d_same_result_for_any_thread_count(x_shape, w_shape, geo):
     rng = np.random.default_rng(3)
-    x = rng.standard_normal((3, 8, 12, 12))
-    w = rng.standard_normal((6, 8, 3, 3))
-    g = rng.standard_normal((3, 6, 12, 12))
+    x = rng.standard_normal(x_shape)
+    w = rng.standard_normal(w_shape)
+    g = rng.standard_normal(ref.conv2d(x, w, **geo).shape)
     old = dk.get_num_threads()
     try:
         results = []
         for n in (1, 2, 3):
             dk.set_num_threads(n)
-            results.append((ops.conv2d(x, w, padding=1),) + ops.conv2d_backward(g, x, w, padding=1))
+            results.append((ops.conv2d(x, w, **geo),) + ops.conv2d_backward(g, x, w, **geo))
     finally:
         dk.set_num_threads(old)
+    assert_matches_reference(results[0][0], lambda x, w: ref.conv2d(x, w, **geo), x, w)
     for other in results[1:]:
         for a, b in zip(results[0], other):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)

@@ -57,7 +57,8 @@ def test_matmul_2d_matches_reference(device, dtype, m, n, k, ta, tb, seed):
 BLOCK_EDGES = [(40, 1000, 600),   # N past one N block, K past two K blocks
                (3100, 3, 5),      # M past one M block
                (33, 129, 257),    # one past GPU tiles / CPU panels
-               (1, 1, 700)]
+               (1, 1, 700),
+               (1, 515, 3139)]    # one row (read in place): rows past a block of 4, k past the vectors
 
 
 def _check_block_edges(xp, dtype, m, n, k):

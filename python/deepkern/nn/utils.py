@@ -43,8 +43,9 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0):
         norms = xp.stack([xp.linalg.norm(g.reshape(-1), norm_type) for g in grads])
         total = xp.linalg.norm(norms, norm_type)
     coef = xp.minimum(max_norm / (total + 1e-6), 1.0)
-    for g in grads:
-        g *= coef.astype(g.dtype)
+    if not coef >= 1.0:  # a factor of 1 changes nothing: skip a pass over every gradient (NaN still scales)
+        for g in grads:
+            g *= coef.astype(g.dtype)
     return total
 
 
